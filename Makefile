@@ -1,0 +1,50 @@
+# Two commands for readers and CI:  make book   and   make test
+# Variables: CONFIG (run profile), CORES (parallel jobs), PYTHON (interpreter for the venv).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+CONFIG ?= config/default.yaml
+CORES ?= 2
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+export PATH := $(BIN):$(PATH)
+export PYTHONHASHSEED := 0
+export MPLBACKEND := module://matplotlib_inline.backend_inline
+SNAKEMAKE := snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --rerun-incomplete
+
+.PHONY: book test claim dry-run clean freeze sysdeps help
+
+help:
+	@echo "make book    build data, notebooks, HTML and PDF into _build/ (CONFIG=$(CONFIG))"
+	@echo "make test    run the test suite"
+	@echo "make claim CLAIM=response-rates   re-execute one claim notebook"
+	@echo "make dry-run show what the workflow would run and why"
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip check
+	@touch $@
+
+sysdeps:
+	@scripts/ensure-system-packages.sh
+
+book: $(STAMP) sysdeps
+	$(SNAKEMAKE)
+	@echo "HTML: _build/html/index.html   PDF: _build/pdf/ketamine-trd.pdf   results: results/"
+
+claim: $(STAMP)
+	$(SNAKEMAKE) --forcerun execute_claim claim --config only=$(CLAIM)
+
+dry-run: $(STAMP)
+	$(SNAKEMAKE) --dry-run --reason
+
+test: $(STAMP) sysdeps
+	$(BIN)/python -m pytest
+
+freeze: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^pip==' > requirements.txt.new
+
+clean:
+	rm -rf .work _build results .snakemake

@@ -1,0 +1,210 @@
+"""Reading and validating input tables.
+
+Every loader checks its table against :mod:`analysis.schemas` and raises
+:class:`DataValidationError` naming the file, the row, the column and what was expected.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .schemas import LITERATURE, Schema
+
+__all__ = ["DataValidationError", "ValidationProblem", "read_literature", "validate_table"]
+
+
+@dataclass(frozen=True)
+class ValidationProblem:
+    """One bad cell (or row): where it is and what was expected."""
+
+    file: str
+    row: int | None  # 1-based data row (the header is not counted); None for the whole file
+    column: str | None
+    message: str
+    key: str = ""
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row} (line {self.row + 1})"
+            if self.key:
+                where += f" [{self.key}]"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.message}"
+
+
+class DataValidationError(ValueError):
+    """Raised when an input table breaks its contract; lists every problem found."""
+
+    def __init__(self, problems: list[ValidationProblem]):
+        self.problems = list(problems)
+        shown = "\n".join(f"  - {problem}" for problem in self.problems[:25])
+        more = f"\n  ... and {len(self.problems) - 25} more" if len(self.problems) > 25 else ""
+        super().__init__(f"{len(self.problems)} problem(s) in the input data:\n{shown}{more}")
+
+
+def _is_blank(value) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
+
+
+def _check_int(text: str) -> int | None:
+    text = text.strip()
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if re.fullmatch(r"[+-]?\d+\.0*", text):
+        return int(float(text))
+    return None
+
+
+def validate_table(frame: pd.DataFrame, schema: Schema, *, file: str) -> tuple[pd.DataFrame, list[ValidationProblem]]:
+    """Check a table read as strings against ``schema``; return the typed table and problems."""
+    problems: list[ValidationProblem] = []
+    missing = [name for name in schema.names if name not in frame.columns]
+    if missing:
+        problems.append(ValidationProblem(file, None, None,
+                                          f"missing column(s) {missing}; expected columns {schema.names}"))
+        return frame, problems
+    unknown = [name for name in frame.columns if name not in schema.names]
+    if unknown:
+        problems.append(ValidationProblem(file, None, None,
+                                          f"unexpected column(s) {unknown}; expected columns {schema.names}"))
+    typed = {}
+    key_column = schema.unique[0] if schema.unique else None
+    for column in schema.columns:
+        values = []
+        for index, raw in enumerate(frame[column.name].tolist()):
+            row = index + 1
+            key = "" if key_column is None else str(frame[key_column].iloc[index])
+            where = dict(file=file, row=row, column=column.name, key=key)
+            if _is_blank(raw):
+                if column.required:
+                    problems.append(ValidationProblem(message=f"is empty; expected {column.description[0].lower()}"
+                                                      f"{column.description[1:]}", **where))
+                values.append(None)
+                continue
+            text = str(raw).strip()
+            value: object = text
+            if column.kind == "int":
+                value = _check_int(text)
+                if value is None:
+                    problems.append(ValidationProblem(message=f"expected a whole number, got {text!r}", **where))
+                    values.append(None)
+                    continue
+            elif column.kind == "float":
+                try:
+                    value = float(text)
+                except ValueError:
+                    problems.append(ValidationProblem(message=f"expected a number, got {text!r}", **where))
+                    values.append(None)
+                    continue
+            if column.kind in ("int", "float"):
+                if column.minimum is not None and value < column.minimum:
+                    problems.append(ValidationProblem(
+                        message=f"expected a value >= {column.minimum:g}, got {text}", **where))
+                if column.maximum is not None and value > column.maximum:
+                    problems.append(ValidationProblem(
+                        message=f"expected a value <= {column.maximum:g}, got {text}", **where))
+            if column.allowed and text not in column.allowed:
+                problems.append(ValidationProblem(
+                    message=f"unknown value {text!r}; expected one of {list(column.allowed)}", **where))
+            if column.pattern and not re.fullmatch(column.pattern, text):
+                problems.append(ValidationProblem(
+                    message=f"{text!r} does not look right; expected {column.description[0].lower()}"
+                            f"{column.description[1:]} (pattern {column.pattern})", **where))
+            values.append(value)
+        typed[column.name] = values
+    result = pd.DataFrame(typed, columns=schema.names)
+    for column in schema.columns:
+        if column.kind == "int":
+            result[column.name] = result[column.name].astype("Int64")
+        elif column.kind == "float":
+            result[column.name] = result[column.name].astype("Float64")
+    if schema.unique:
+        keys = frame[list(schema.unique)].astype(str).apply(lambda r: tuple(v.strip() for v in r), axis=1)
+        first_seen: dict[tuple, int] = {}
+        for index, key in enumerate(keys):
+            if key in first_seen:
+                problems.append(ValidationProblem(
+                    file, index + 1, schema.unique[0],
+                    f"duplicate study: {dict(zip(schema.unique, key))} already appears in row "
+                    f"{first_seen[key]}; expected one row per {' + '.join(schema.unique)}",
+                    key=key[0]))
+            else:
+                first_seen[key] = index + 1
+    return result, problems
+
+
+def _literature_rules(table: pd.DataFrame, file: str) -> list[ValidationProblem]:
+    problems = []
+    for index, record in table.iterrows():
+        row, key = index + 1, str(record["study_key"])
+        n, events = record["n"], record["events"]
+        if pd.isna(record["doi"]) and pd.isna(record["pmid"]):
+            problems.append(ValidationProblem(file, row, "doi",
+                                              "missing DOI; expected a DOI (10.xxxx/...) or, failing that, a PMID",
+                                              key))
+        if pd.notna(n) and pd.notna(events) and events > n:
+            problems.append(ValidationProblem(file, row, "events",
+                                              f"events ({events}) > n ({n}); expected 0 <= events <= n", key))
+        percent = record["reported_percent"]
+        if pd.notna(percent) and pd.notna(n) and pd.notna(events) and n > 0:
+            observed = 100.0 * events / n
+            # a printed percentage has at most one decimal here; allow rounding of the print
+            if abs(observed - percent) > 0.55:
+                problems.append(ValidationProblem(
+                    file, row, "reported_percent",
+                    f"{percent}% does not match events/n = {events}/{n} = {observed:.1f}%; "
+                    "expected the printed percentage of this count", key))
+    return problems
+
+
+def read_literature(path: str | Path, *, require_verified: bool = True) -> pd.DataFrame:
+    """Read and validate the curated literature table.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV with the columns of :data:`analysis.schemas.LITERATURE`.
+    require_verified : bool
+        If True (the analysed table), every row must have ``status == "verified"``.
+
+    Returns
+    -------
+    DataFrame
+        The table with typed columns (``n``, ``events``, ``year`` as integers) plus
+        ``proportion = events / n``.
+
+    Raises
+    ------
+    DataValidationError
+        Naming file, row and column of every problem (missing DOI, events > n,
+        negative or non-numeric counts, duplicate study, unknown route, ...).
+    """
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise DataValidationError([ValidationProblem(file, None, None, "file not found")])
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataValidationError([ValidationProblem(file, None, None, f"not a readable UTF-8 CSV: {error}")]) from error
+    if raw.empty:
+        raise DataValidationError([ValidationProblem(file, None, None, "has no data rows")])
+    table, problems = validate_table(raw, LITERATURE, file=file)
+    if not problems:
+        problems += _literature_rules(table, file)
+        if require_verified:
+            for index, status in enumerate(table["status"]):
+                if status != "verified":
+                    problems.append(ValidationProblem(
+                        file, index + 1, "status",
+                        f"{status!r}: only verified rows are analysed; move this row to to_verify.csv",
+                        str(table["study_key"].iloc[index])))
+    if problems:
+        raise DataValidationError(problems)
+    table["proportion"] = table["events"].astype(float) / table["n"].astype(float)
+    return table

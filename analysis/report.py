@@ -1,0 +1,42 @@
+"""Helpers that put numbers, text and figures from a notebook into the book's prose.
+
+Each wraps :func:`myst_nb.glue` (``display=False``) so that notebooks stay thin and values
+render cleanly: numpy scalars are converted to Python numbers (their repr would otherwise
+reach ``{glue:text}``) and figures are saved under a stable name as well as glued.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .plotting import save_figure
+
+__all__ = ["glue_number", "glue_markdown", "glue_figure"]
+
+
+def _glue(name, value):
+    from myst_nb import glue
+
+    glue(name, value, display=False)
+
+
+def glue_number(name: str, value) -> None:
+    """Glue a number for ``{glue:text}`name:.1f```."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: glue a number, not a boolean")
+    plain = int(value) if isinstance(value, (int, np.integer)) else float(value)
+    _glue(name, plain)
+
+
+def glue_markdown(name: str, text: str) -> None:
+    """Glue markdown for ``{glue:md}`name```."""
+    from IPython.display import Markdown
+
+    _glue(name, Markdown(text))
+
+
+def glue_figure(name: str, figure, *, stem: str, directory: str | Path) -> None:
+    """Save ``figure`` as ``<directory>/<stem>.png`` and glue it for ``{glue:figure}``."""
+    save_figure(figure, stem, directory)
+    _glue(name, figure)

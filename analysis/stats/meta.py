@@ -1,0 +1,391 @@
+"""Random-effects meta-analysis with metafor's conventions.
+
+Why not a library: statsmodels' ``combine_effects`` has no REML and does not clip a
+negative DerSimonian-Laird tau² at 0 (which then under-states the random-effects SE),
+and PythonMeta / pymare are unmaintained or lack the proportion transforms. The
+formulas below follow R's metafor (``escalc``, ``rma.uni``, ``predict``,
+``transf.ipft.hm``) and are tested against metafor's printed output
+(``tests/stats/test_meta.py``).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "random_effects",
+    "pool_proportions",
+    "escalc_proportions",
+    "back_transform",
+    "leave_one_out",
+    "subgroup_analysis",
+    "egger_test",
+]
+
+_METHODS = ("REML", "DL")
+_TRANSFORMS = ("logit", "freeman-tukey")
+_TRANSFORM_ALIASES = {"logit": "logit", "plo": "logit", "freeman-tukey": "freeman-tukey",
+                      "pft": "freeman-tukey", "ft": "freeman-tukey"}
+
+
+def _as_1d(values, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float).ravel()
+    if array.size == 0:
+        raise ValueError(f"{name}: at least one study is needed, got none")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: all values must be finite, got {array.tolist()}")
+    return array
+
+
+def _tau2_dl(yi: np.ndarray, vi: np.ndarray) -> float:
+    weights = 1.0 / vi
+    fixed = np.sum(weights * yi) / np.sum(weights)
+    q = np.sum(weights * (yi - fixed) ** 2)
+    c = np.sum(weights) - np.sum(weights**2) / np.sum(weights)
+    if c <= 0:
+        return 0.0
+    return max(0.0, (q - (yi.size - 1)) / c)
+
+
+def _tau2_reml(yi: np.ndarray, vi: np.ndarray, *, tol: float = 1e-12, max_iter: int = 500) -> float:
+    """REML tau² by Fisher scoring with step halving (metafor's algorithm), clipped at 0."""
+    if yi.size == 1:
+        return 0.0
+    tau2 = _tau2_dl(yi, vi)  # metafor starts from an initial estimate; the optimum is the same
+    for _ in range(max_iter):
+        weights = 1.0 / (vi + tau2)
+        sum_w = np.sum(weights)
+        mu = np.sum(weights * yi) / sum_w
+        # P = W - W 1 1' W / sum(W); score and expected information of the restricted likelihood
+        residual = yi - mu
+        p_diag = weights - weights**2 / sum_w
+        py = weights * residual  # P y (since P y = W (y - mu))
+        score = 0.5 * (np.sum(py**2) - (np.sum(p_diag)))
+        # tr(P P) = sum_i sum_j P_ij^2, P = W - w w' / sum_w
+        p_matrix = np.diag(weights) - np.outer(weights, weights) / sum_w
+        information = 0.5 * np.sum(p_matrix * p_matrix)
+        step = score / information
+        new_tau2 = tau2 + step
+        while new_tau2 < 0:
+            step /= 2.0
+            new_tau2 = tau2 + step
+            if abs(step) < tol:
+                new_tau2 = 0.0
+                break
+        if abs(new_tau2 - tau2) < tol:
+            tau2 = new_tau2
+            break
+        tau2 = new_tau2
+    return max(0.0, float(tau2))
+
+
+def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: float = 0.95) -> dict:
+    """Random-effects meta-analysis of effect sizes (metafor ``rma(yi, vi, method=...)``).
+
+    Parameters
+    ----------
+    yi : array-like of float
+        Observed effect sizes (one per study).
+    vi : array-like of float
+        Their sampling variances (strictly positive).
+    method : {"REML", "DL"}
+        Estimator of the between-study variance tau² (restricted maximum likelihood or
+        DerSimonian-Laird); both clipped at 0.
+    test : {"z", "knha"}
+        "z" uses the normal distribution; "knha" the Hartung-Knapp(-Sidik-Jonkman)
+        adjustment with a t distribution on k-1 degrees of freedom (metafor
+        ``test="knha"``, not truncated).
+    level : float
+        Confidence level for the CI and prediction interval.
+
+    Returns
+    -------
+    dict
+        ``estimate`` pooled effect; ``se`` its standard error; ``ci_low, ci_high``
+        confidence interval; ``pi_low, pi_high`` prediction interval for the true
+        effect of a new study (``estimate ± crit·sqrt(se² + tau²)``, metafor
+        ``predict``); ``tau2`` between-study variance; ``i2`` I² in percent (metafor:
+        ``100·tau²/(tau² + s²)`` with ``s²`` the typical within-study variance); ``q``
+        Cochran's Q; ``q_p`` its p-value (chi² on k-1 df); ``k`` number of studies;
+        ``z`` test statistic and ``p`` p-value of the pooled effect; ``method``; ``test``.
+
+    Notes
+    -----
+    Weights ``w_i = 1/(v_i + tau²)``; estimate ``Σ w_i y_i / Σ w_i``; ``se = (Σ w_i)^-1/2``.
+
+    References
+    ----------
+    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package.
+    J Stat Softw 36(3). doi:10.18637/jss.v036.i03
+
+    Examples
+    --------
+    >>> out = random_effects([0.1, 0.3, 0.5], [0.01, 0.02, 0.015], method="DL")
+    >>> round(out["estimate"], 4), out["k"]
+    (0.2894, 3)
+    """
+    yi = _as_1d(yi, "yi")
+    vi = _as_1d(vi, "vi")
+    if yi.size != vi.size:
+        raise ValueError(f"yi and vi must have the same length, got {yi.size} and {vi.size}")
+    if np.any(vi <= 0):
+        raise ValueError(f"vi: sampling variances must be > 0, got {vi.tolist()}")
+    method = method.upper()
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    if test not in ("z", "knha"):
+        raise ValueError(f"test must be 'z' or 'knha', got {test!r}")
+    k = int(yi.size)
+    tau2 = _tau2_reml(yi, vi) if method == "REML" else _tau2_dl(yi, vi)
+
+    weights = 1.0 / (vi + tau2)
+    estimate = float(np.sum(weights * yi) / np.sum(weights))
+    se = float(np.sqrt(1.0 / np.sum(weights)))
+
+    fixed_weights = 1.0 / vi
+    fixed = np.sum(fixed_weights * yi) / np.sum(fixed_weights)
+    q = float(np.sum(fixed_weights * (yi - fixed) ** 2))
+    q_p = float(stats.chi2.sf(q, k - 1)) if k > 1 else float("nan")
+    if k > 1:
+        typical_v = (k - 1) * np.sum(fixed_weights) / (np.sum(fixed_weights) ** 2 - np.sum(fixed_weights**2))
+        i2 = float(100.0 * tau2 / (tau2 + typical_v))
+    else:
+        i2 = 0.0
+
+    alpha = 1.0 - level
+    if test == "knha":
+        if k < 2:
+            raise ValueError("test='knha' needs at least 2 studies")
+        se = float(np.sqrt(np.sum(weights * (yi - estimate) ** 2) / ((k - 1) * np.sum(weights))))
+        crit = float(stats.t.ppf(1 - alpha / 2, k - 1))
+        statistic = estimate / se
+        p_value = float(2 * stats.t.sf(abs(statistic), k - 1))
+    else:
+        crit = float(stats.norm.ppf(1 - alpha / 2))
+        statistic = estimate / se
+        p_value = float(2 * stats.norm.sf(abs(statistic)))
+    pi_half = crit * np.sqrt(se**2 + tau2)
+    return {
+        "estimate": estimate,
+        "se": se,
+        "ci_low": estimate - crit * se,
+        "ci_high": estimate + crit * se,
+        "pi_low": float(estimate - pi_half),
+        "pi_high": float(estimate + pi_half),
+        "tau2": float(tau2),
+        "i2": i2,
+        "q": q,
+        "q_p": q_p,
+        "k": k,
+        "z": float(statistic),
+        "p": p_value,
+        "method": method,
+        "test": test,
+    }
+
+
+def _transform_name(transform: str) -> str:
+    try:
+        return _TRANSFORM_ALIASES[transform.lower()]
+    except KeyError:
+        raise ValueError(f"transform must be one of {_TRANSFORMS}, got {transform!r}") from None
+
+
+def escalc_proportions(events, totals, *, transform: str = "logit") -> tuple[np.ndarray, np.ndarray]:
+    """Per-study transformed proportions and sampling variances (metafor ``escalc``).
+
+    ``transform="logit"`` is measure "PLO": ``yi = log(x/(n-x))``, ``vi = 1/x + 1/(n-x)``,
+    with 0.5 added to both cells of a study with 0% or 100% only (``add=1/2, to="only0"``).
+    ``transform="freeman-tukey"`` is "PFT": ``yi = ½[asin√(x/(n+1)) + asin√((x+1)/(n+1))]``,
+    ``vi = 1/(4n+2)``; no correction is needed.
+
+    Examples
+    --------
+    >>> yi, vi = escalc_proportions([8], [18])
+    >>> round(float(yi[0]), 4), round(float(vi[0]), 4)
+    (-0.2231, 0.225)
+    """
+    transform = _transform_name(transform)
+    events = np.asarray(events, dtype=float).ravel()
+    totals = np.asarray(totals, dtype=float).ravel()
+    if events.size != totals.size:
+        raise ValueError(f"events and totals must have the same length, got {events.size} and {totals.size}")
+    if events.size == 0:
+        raise ValueError("at least one study is needed, got none")
+    if np.any(totals <= 0) or np.any(events < 0) or np.any(events > totals):
+        bad = [(int(e), int(n)) for e, n in zip(events, totals) if n <= 0 or e < 0 or e > n]
+        raise ValueError(f"each study needs 0 <= events <= totals and totals > 0; offending (events, totals): {bad}")
+    if transform == "logit":
+        non_events = totals - events
+        zero_cell = (events == 0) | (non_events == 0)
+        x = np.where(zero_cell, events + 0.5, events)
+        m = np.where(zero_cell, non_events + 0.5, non_events)
+        return np.log(x / m), 1.0 / x + 1.0 / m
+    yi = 0.5 * (np.arcsin(np.sqrt(events / (totals + 1))) + np.arcsin(np.sqrt((events + 1) / (totals + 1))))
+    return yi, 1.0 / (4 * totals + 2)
+
+
+def _pft(proportion: float, n: float) -> float:
+    x = proportion * n
+    return 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
+
+
+def back_transform(values, *, transform: str = "logit", totals=None) -> np.ndarray:
+    """Back-transform to the proportion scale (metafor ``transf.ilogit`` / ``transf.ipft.hm``).
+
+    For Freeman-Tukey the harmonic mean of ``totals`` is used (Miller 1978), and values
+    beyond the transform's range at that n are clipped to 0 or 1, as metafor does.
+    """
+    transform = _transform_name(transform)
+    values = np.asarray(values, dtype=float)
+    if transform == "logit":
+        return 1.0 / (1.0 + np.exp(-values))
+    if totals is None:
+        raise ValueError("the Freeman-Tukey back-transform needs the study totals (harmonic mean)")
+    n_hm = 1.0 / np.mean(1.0 / np.asarray(totals, dtype=float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sin(2 * values)
+        out = 0.5 * (1 - np.sign(np.cos(2 * values)) * np.sqrt(1 - (s + (s - 1 / s) / n_hm) ** 2))
+    out = np.where(values > _pft(1.0, n_hm), 1.0, out)
+    out = np.where(values < _pft(0.0, n_hm), 0.0, out)
+    return out
+
+
+def pool_proportions(events, totals, *, method: str = "REML", transform: str = "logit",
+                     test: str = "z", level: float = 0.95) -> dict:
+    """Pool single-arm proportions with a random-effects model.
+
+    Parameters
+    ----------
+    events, totals : array-like of int
+        Events (responders, remitters) and the number analysed, per study.
+    method : {"REML", "DL"}
+    transform : {"logit", "freeman-tukey"}
+        metafor measures "PLO" and "PFT" (see :func:`escalc_proportions`).
+    test : {"z", "knha"}
+    level : float
+
+    Returns
+    -------
+    dict
+        Proportion scale: ``proportion, ci_low, ci_high, pi_low, pi_high``.
+        Transformed scale: ``estimate, se, tau2, i2, q, q_p, k`` (and the transformed
+        ``estimate_ci_low, estimate_ci_high, estimate_pi_low, estimate_pi_high``),
+        plus ``method, transform, test``.
+
+    Examples
+    --------
+    >>> out = pool_proportions([8, 15, 22], [18, 42, 34])
+    >>> out["k"], 0 < out["proportion"] < 1
+    (3, True)
+    """
+    name = _transform_name(transform)
+    yi, vi = escalc_proportions(events, totals, transform=name)
+    fit = random_effects(yi, vi, method=method, test=test, level=level)
+    totals_array = np.asarray(totals, dtype=float)
+    back = lambda value: float(back_transform(value, transform=name, totals=totals_array))  # noqa: E731
+    return {
+        "proportion": back(fit["estimate"]),
+        "ci_low": back(fit["ci_low"]),
+        "ci_high": back(fit["ci_high"]),
+        "pi_low": back(fit["pi_low"]),
+        "pi_high": back(fit["pi_high"]),
+        "estimate": fit["estimate"],
+        "se": fit["se"],
+        "estimate_ci_low": fit["ci_low"],
+        "estimate_ci_high": fit["ci_high"],
+        "estimate_pi_low": fit["pi_low"],
+        "estimate_pi_high": fit["pi_high"],
+        "tau2": fit["tau2"],
+        "i2": fit["i2"],
+        "q": fit["q"],
+        "q_p": fit["q_p"],
+        "k": fit["k"],
+        "method": fit["method"],
+        "transform": name,
+        "test": test,
+    }
+
+
+def leave_one_out(events, totals, labels: Sequence[str], **kwargs) -> pd.DataFrame:
+    """Re-pool the proportions leaving out one study at a time.
+
+    Returns
+    -------
+    DataFrame
+        One row per omitted study: ``omitted, proportion, ci_low, ci_high, tau2, i2, k``.
+    """
+    events = np.asarray(events)
+    totals = np.asarray(totals)
+    labels = list(labels)
+    if len(labels) != events.size:
+        raise ValueError("labels must have one entry per study")
+    rows = []
+    for index, label in enumerate(labels):
+        keep = np.arange(events.size) != index
+        fit = pool_proportions(events[keep], totals[keep], **kwargs)
+        rows.append({"omitted": label, **{key: fit[key] for key in
+                                          ("proportion", "ci_low", "ci_high", "tau2", "i2", "k")}})
+    return pd.DataFrame(rows)
+
+
+def subgroup_analysis(table: pd.DataFrame, by: str, *, events: str = "events", totals: str = "n",
+                      min_k: int = 2, **kwargs) -> tuple[pd.DataFrame, dict]:
+    """Pool proportions within subgroups and test whether subgroups differ.
+
+    Each subgroup gets its own random-effects model (separate tau²). The test of
+    subgroup differences is Cochran's Q between subgroup estimates on the transformed
+    scale, ``Q_between = Σ_g (θ_g - θ̄)²/se_g²`` on G-1 df (Borenstein et al. 2009, ch. 19;
+    RevMan's test for subgroup differences). Subgroups with fewer than ``min_k`` studies
+    are listed but not tested.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        Per subgroup: ``subgroup, k, n_total, proportion, ci_low, ci_high, pi_low, pi_high,
+        estimate, se, tau2, i2``; and ``{"q_between", "df", "p"}``.
+    """
+    rows = []
+    for level_name, group in table.groupby(by, sort=True):
+        fit = pool_proportions(group[events].to_numpy(), group[totals].to_numpy(), **kwargs)
+        rows.append({"subgroup": level_name, "k": fit["k"], "n_total": int(group[totals].sum()),
+                     **{key: fit[key] for key in ("proportion", "ci_low", "ci_high", "pi_low",
+                                                  "pi_high", "estimate", "se", "tau2", "i2")}})
+    per_group = pd.DataFrame(rows)
+    testable = per_group[per_group["k"] >= min_k]
+    if len(testable) < 2:
+        return per_group, {"q_between": float("nan"), "df": 0, "p": float("nan")}
+    weights = 1.0 / testable["se"].to_numpy() ** 2
+    theta = testable["estimate"].to_numpy()
+    mean = np.sum(weights * theta) / np.sum(weights)
+    q_between = float(np.sum(weights * (theta - mean) ** 2))
+    df = int(len(testable) - 1)
+    return per_group, {"q_between": q_between, "df": df, "p": float(stats.chi2.sf(q_between, df))}
+
+
+def egger_test(yi, vi) -> dict:
+    """Egger's regression test for funnel-plot asymmetry (metafor ``regtest(model="lm")``).
+
+    Regresses the standardized effect ``y/√v`` on precision ``1/√v`` by OLS
+    (statsmodels); the intercept measures asymmetry.
+
+    Returns
+    -------
+    dict
+        ``intercept, intercept_se, t, p, df, k``.
+    """
+    import statsmodels.api as sm
+
+    yi = _as_1d(yi, "yi")
+    vi = _as_1d(vi, "vi")
+    if yi.size < 3:
+        raise ValueError(f"Egger's test needs at least 3 studies, got {yi.size}")
+    sei = np.sqrt(vi)
+    design = sm.add_constant(1.0 / sei)
+    fit = sm.OLS(yi / sei, design).fit()
+    return {"intercept": float(fit.params[0]), "intercept_se": float(fit.bse[0]),
+            "t": float(fit.tvalues[0]), "p": float(fit.pvalues[0]), "df": int(fit.df_resid),
+            "k": int(yi.size)}

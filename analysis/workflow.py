@@ -1,0 +1,112 @@
+"""Steps the Snakefile calls: execute a claim notebook, stage the book, publish a build.
+
+Nothing here overwrites the last good output until the new one is complete: notebooks
+are executed into a temporary file and moved into place; the book is built in the
+staging folder and published to ``_build/`` and ``results/`` by renaming.
+"""
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+__all__ = ["load_config", "run_notebook", "stage_book", "publish"]
+
+_BOOK_ROOT_FILES = ("_config.yml", "_toc.yml")
+
+
+def load_config(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config file {path} not found")
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return config
+
+
+def run_notebook(source: Path, output: Path, parameters: dict, *, failed_dir: Path) -> None:
+    """Execute ``source`` with papermill into ``output`` (atomically).
+
+    On failure the partly executed notebook is kept in ``failed_dir`` for inspection, the
+    previous ``output`` is left untouched, and the error is re-raised.
+    """
+    import papermill
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=".ipynb")
+    os.close(handle)
+    try:
+        papermill.execute_notebook(str(source), temporary, parameters=parameters, cwd=str(paths.ROOT),
+                                   kernel_name="python3", progress_bar=False, log_output=False,
+                                   request_save_on_cell_execute=False)
+    except Exception:
+        failed_dir.mkdir(parents=True, exist_ok=True)
+        kept = failed_dir / output.name
+        shutil.move(temporary, kept)
+        print(f"error: executing {source} failed; the partly executed notebook is {kept}", file=sys.stderr)
+        raise
+    os.replace(temporary, output)
+
+
+def _copy_if_changed(source: Path, target: Path) -> None:
+    """Copy keeping the source's mtime, and only when the content differs (keeps Sphinx incremental)."""
+    if target.exists() and filecmp.cmp(source, target, shallow=False):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def stage_book(site: Path, root: Path = paths.ROOT) -> None:
+    """Copy the book sources (config, toc, pages, bibliography, static files) into ``site``.
+
+    Claim notebooks are not copied: their executed versions are written there by
+    :func:`run_notebook`; generated pages are written there by their own steps.
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    for name in _BOOK_ROOT_FILES:
+        _copy_if_changed(root / name, site / name)
+    for source in sorted((root / "book").rglob("*")):
+        if source.is_dir() or "_generated" in source.parts or ".ipynb_checkpoints" in source.parts:
+            continue
+        relative = source.relative_to(root)
+        if relative.parts[:2] == ("book", "claims") and source.suffix == ".ipynb":
+            continue
+        _copy_if_changed(source, site / relative)
+
+
+def _swap_directory(new: Path, target: Path) -> None:
+    """Replace ``target`` by ``new`` with two renames (the old tree is removed last)."""
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def publish(site_build: Path, pdf: Path, results_dir: Path, root: Path = paths.ROOT, pdf_name: str = "ketamine-trd.pdf") -> None:
+    """Publish a complete build: ``_build/html``, ``_build/pdf/<pdf_name>`` and ``results/``."""
+    build = root / "_build"
+    build.mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=build, prefix=".publish-"))
+    try:
+        shutil.copytree(site_build / "html", staging / "html")
+        (staging / "pdf").mkdir()
+        shutil.copy2(pdf, staging / "pdf" / pdf_name)
+        shutil.copytree(results_dir, staging / "results")
+        _swap_directory(staging / "html", build / "html")
+        _swap_directory(staging / "pdf", build / "pdf")
+        _swap_directory(staging / "results", root / "results")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
