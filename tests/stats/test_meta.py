@@ -1,0 +1,164 @@
+"""analysis.stats.meta against R's metafor.
+
+Reference values are metafor's printed output for its documented examples (the R calls are
+in the comments), to the 4 significant digits metafor prints.
+"""
+import numpy as np
+import pytest
+
+from analysis import pool_proportions, random_effects
+from analysis.stats.meta import back_transform, egger_test, escalc_proportions, leave_one_out, subgroup_analysis
+
+# dat.bcg (Colditz et al. 1994), as printed by metafor's help page ?dat.bcg
+BCG_TPOS = [4, 6, 3, 62, 33, 180, 8, 505, 29, 17, 186, 5, 27]
+BCG_TNEG = [119, 300, 228, 13536, 5036, 1361, 2537, 87886, 7470, 1699, 50448, 2493, 16886]
+BCG_CPOS = [11, 29, 11, 248, 47, 372, 10, 499, 45, 65, 141, 3, 29]
+BCG_CNEG = [128, 274, 209, 12619, 5761, 1079, 619, 87892, 7232, 1600, 27197, 2338, 17825]
+
+
+@pytest.fixture
+def bcg():
+    # dat <- escalc(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
+    a, b, c, d = (np.array(x, dtype=float) for x in (BCG_TPOS, BCG_TNEG, BCG_CPOS, BCG_CNEG))
+    yi = np.log((a / (a + b)) / (c / (c + d)))
+    vi = 1 / a - 1 / (a + b) + 1 / c - 1 / (c + d)
+    return yi, vi
+
+
+def sig4(value):
+    return float(f"{value:.4g}")
+
+
+def test_reml_matches_metafor_bcg(bcg):
+    # rma(yi, vi, data=dat)  -> estimate -0.7145, se 0.1798, ci -1.0669 to -0.3622,
+    # tau^2 0.3132, I^2 92.22%, Q(df = 12) = 152.2330; predict(): pi -1.8667 to 0.4376
+    fit = random_effects(*bcg)
+    assert sig4(fit["estimate"]) == -0.7145
+    assert sig4(fit["se"]) == 0.1798
+    assert round(fit["ci_low"], 4) == -1.0669
+    assert round(fit["ci_high"], 4) == -0.3622
+    assert sig4(fit["tau2"]) == 0.3132
+    assert round(fit["i2"], 2) == 92.22
+    assert round(fit["q"], 4) == 152.2330
+    assert round(fit["pi_low"], 4) == -1.8667
+    assert round(fit["pi_high"], 4) == 0.4376
+    assert fit["k"] == 13
+
+
+def test_dl_matches_metafor_bcg(bcg):
+    # rma(yi, vi, data=dat, method="DL") -> estimate -0.7141, se 0.1787, tau^2 0.3088, I^2 92.12%
+    fit = random_effects(*bcg, method="DL")
+    assert sig4(fit["estimate"]) == -0.7141
+    assert sig4(fit["se"]) == 0.1787
+    assert sig4(fit["tau2"]) == 0.3088
+    assert round(fit["i2"], 2) == 92.12
+
+
+def test_knha_matches_metafor_bcg(bcg):
+    # rma(yi, vi, data=dat, test="knha") -> se 0.1808, t(12) = -3.9522, ci -1.1084 to -0.3206
+    fit = random_effects(*bcg, test="knha")
+    assert sig4(fit["se"]) == 0.1808
+    assert round(fit["z"], 4) == -3.9522
+    assert round(fit["ci_low"], 4) == -1.1084
+    assert round(fit["ci_high"], 4) == -0.3206
+
+
+def test_dl_tau2_is_clipped_at_zero():
+    # homogeneous studies: Q < k - 1, the DL moment estimate would be negative
+    fit = random_effects([0.10, 0.11, 0.09, 0.10], [0.04, 0.05, 0.04, 0.06], method="DL")
+    assert fit["tau2"] == 0.0
+    assert fit["i2"] == 0.0
+    fixed = random_effects([0.10, 0.11, 0.09, 0.10], [0.04, 0.05, 0.04, 0.06], method="REML")
+    assert fixed["tau2"] == 0.0
+    assert fit["se"] == pytest.approx(fixed["se"])
+
+
+def test_reml_maximizes_restricted_likelihood(bcg):
+    yi, vi = bcg
+    fit = random_effects(yi, vi)
+
+    def restricted_loglik(tau2):
+        w = 1 / (vi + tau2)
+        mu = np.sum(w * yi) / np.sum(w)
+        return -0.5 * (np.sum(np.log(vi + tau2)) + np.log(np.sum(w)) + np.sum(w * (yi - mu) ** 2))
+
+    best = restricted_loglik(fit["tau2"])
+    for delta in (-1e-3, 1e-3):
+        assert restricted_loglik(fit["tau2"] + delta) < best
+
+
+def test_logit_escalc_and_continuity_correction():
+    # escalc(measure="PLO", xi=c(8, 0, 20), ni=c(18, 20, 20)): 0.5 added only where 0% or 100%
+    yi, vi = escalc_proportions([8, 0, 20], [18, 20, 20])
+    assert yi[0] == pytest.approx(np.log(8 / 10))
+    assert vi[0] == pytest.approx(1 / 8 + 1 / 10)
+    assert yi[1] == pytest.approx(np.log(0.5 / 20.5))
+    assert yi[2] == pytest.approx(np.log(20.5 / 0.5))
+
+
+def test_freeman_tukey_round_trip():
+    # transf.ipft(transf.pft(p, n), n) == p for a single study
+    for events, total in ((8, 18), (15, 42), (52, 99), (0, 12), (30, 30)):
+        yi, _ = escalc_proportions([events], [total], transform="freeman-tukey")
+        back = back_transform(yi, transform="freeman-tukey", totals=[total])
+        assert float(back[0]) == pytest.approx(events / total, abs=1e-9)
+
+
+def test_pool_proportions_logit_back_transforms_random_effects():
+    events, totals = [8, 15, 22, 52], [18, 42, 34, 99]
+    out = pool_proportions(events, totals)
+    yi, vi = escalc_proportions(events, totals)
+    fit = random_effects(yi, vi)
+    assert out["estimate"] == fit["estimate"]
+    assert out["proportion"] == pytest.approx(1 / (1 + np.exp(-fit["estimate"])))
+    assert out["ci_low"] < out["proportion"] < out["ci_high"]
+    assert out["pi_low"] <= out["ci_low"] and out["pi_high"] >= out["ci_high"]
+    for key in ("proportion", "ci_low", "ci_high", "pi_low", "pi_high", "estimate", "se", "tau2", "i2", "q", "k"):
+        assert key in out
+
+
+def test_single_study_pools_to_itself():
+    out = pool_proportions([8], [18])
+    assert out["proportion"] == pytest.approx(8 / 18)
+    assert out["tau2"] == 0.0 and out["k"] == 1
+
+
+@pytest.mark.parametrize("events,totals,message", [
+    ([5, 30], [20, 20], "events <= totals"),
+    ([-1], [20], "events <= totals"),
+    ([1], [0], "totals > 0"),
+])
+def test_bad_counts_raise(events, totals, message):
+    with pytest.raises(ValueError, match=message):
+        pool_proportions(events, totals)
+
+
+def test_unknown_method_and_transform_raise():
+    with pytest.raises(ValueError, match="method"):
+        random_effects([0.1, 0.2], [0.01, 0.02], method="ML")
+    with pytest.raises(ValueError, match="transform"):
+        pool_proportions([1, 2], [10, 10], transform="probit")
+
+
+def test_leave_one_out_and_subgroups():
+    import pandas as pd
+
+    table = pd.DataFrame({"events": [8, 15, 22, 52, 30], "n": [18, 42, 34, 99, 40],
+                          "route": ["intranasal", "IV", "IV", "IV", "intranasal"]})
+    loo = leave_one_out(table["events"], table["n"], list("abcde"))
+    assert list(loo["k"]) == [4] * 5
+    assert list(loo["omitted"]) == list("abcde")
+    per_group, test = subgroup_analysis(table, "route")
+    assert set(per_group["subgroup"]) == {"IV", "intranasal"}
+    assert test["df"] == 1 and 0 <= test["p"] <= 1
+
+
+def test_egger_detects_planted_asymmetry():
+    # small studies with systematically larger effects -> positive intercept
+    rng = np.random.default_rng(1)
+    se = np.linspace(0.05, 0.6, 25)
+    yi = 0.2 + 2.0 * se + rng.normal(0, 0.01, se.size)
+    result = egger_test(yi, se**2)
+    assert result["intercept"] > 1.5 and result["p"] < 0.001
+    symmetric = egger_test(0.2 + rng.normal(0, 1, se.size) * se, se**2)
+    assert symmetric["p"] > 0.01

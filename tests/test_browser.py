@@ -1,0 +1,120 @@
+"""Open every built page in headless Chromium: no broken internal link, no external request,
+no JavaScript error, rendered figures and maths. Screenshots go to test-artifacts/."""
+import functools
+import http.server
+import json
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlparse
+
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = [pytest.mark.build, pytest.mark.browser]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built_book):
+    html = built_book / "html"
+    handler = functools.partial(_QuietHandler, directory=str(html))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", html
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    chromedriver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+                 "--disable-dev-shm-usage", "--window-size=1280,1600",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    browser = webdriver.Chrome(service=Service(chromedriver), options=options)
+    browser.set_page_load_timeout(60)
+    yield browser
+    browser.quit()
+
+
+def _pages(html: Path) -> list[Path]:
+    return sorted(path for path in html.rglob("*.html") if "_static" not in path.parts and "_sources" not in path.parts)
+
+
+def _ids(path: Path) -> set[str]:
+    return set(re.findall(r'\sid="([^"]+)"', path.read_text(encoding="utf-8")))
+
+
+def test_every_page(server, driver):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, html = server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    pages = _pages(html)
+    assert len(pages) >= 7
+    for page in pages:
+        relative = page.relative_to(html).as_posix()
+        url = f"{base}/{relative}"
+        driver.get_log("performance")  # drop earlier entries
+        driver.get(url)
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        if relative != "search.html":
+            WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+                "return !window.MathJax || !MathJax.startup || !MathJax.startup.promise ? true : "
+                "(MathJax.startup.promise.then(() => window.__mj = true), window.__mj === true)"))
+        for entry in driver.get_log("browser"):
+            if entry["level"] == "SEVERE":
+                problems.append(f"{relative}: console error: {entry['message']}")
+        for entry in driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            if message["method"] == "Network.requestWillBeSent":
+                requested = message["params"]["request"]["url"]
+                scheme = urlparse(requested).scheme
+                if scheme in ("http", "https", "ws", "wss", "ftp") and not requested.startswith(base):
+                    problems.append(f"{relative}: external request to {requested}")
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
+        problems += [f"{relative}: image not rendered: {src}" for src, ok in images if not ok]
+        for href in driver.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"):
+            if not href.startswith(base):
+                continue
+            target_url, fragment = urldefrag(href)
+            target = html / unquote(urlparse(target_url).path).lstrip("/")
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                problems.append(f"{relative}: broken link {href}")
+            elif fragment and target.suffix == ".html" and unquote(fragment) not in _ids(target):
+                problems.append(f"{relative}: link to a missing anchor {href}")
+        driver.save_screenshot(str(ARTIFACTS / (relative.replace("/", "__") + ".png")))
+    assert not problems, "\n".join(problems)
+
+
+def test_claim_page_shows_figures_and_maths(server, driver):
+    base, _ = server
+    driver.get(f"{base}/book/claims/response-rates.html")
+    rendered = driver.execute_script(
+        "return Array.from(document.querySelectorAll('figure img')).filter(i => i.naturalWidth > 100).length")
+    assert rendered >= 5
+    driver.get(f"{base}/book/methods.html")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.querySelectorAll('mjx-container').length") > 0)

@@ -1,0 +1,92 @@
+"""The whole book: build, no-op rebuild, failure safety and incremental updates."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from .conftest import ROOT, literature_row, snakemake
+
+pytestmark = pytest.mark.build
+
+
+def test_book_outputs(built_book):
+    assert (built_book / "html" / "index.html").exists()
+    scoreboard = (built_book / "html" / "book" / "_generated" / "scoreboard.html").read_text(encoding="utf-8")
+    result = json.loads((ROOT / "results" / "response-rates.json").read_text(encoding="utf-8"))
+    assert f"overall: {result['verdict']}" in scoreboard
+    assert scoreboard.count("not yet analysed") >= 2  # the imaging claims, until their chapters exist
+    pdf = built_book / "pdf" / "ketamine-trd.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 10
+
+
+def test_pdf_has_glued_numbers_citations_figures_and_tables(built_book):
+    text = subprocess.run(["pdftotext", "-layout", str(built_book / "pdf" / "ketamine-trd.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    result = json.loads((ROOT / "results" / "response-rates.json").read_text(encoding="utf-8"))
+    pooled = f"{100 * result['pooled']['response']['proportion']:.1f}%"
+    assert pooled in text, f"the glued pooled response {pooled} is not in the PDF"
+    assert re.search(r"Fig(ure|\.) ?\d", text) and re.search(r"Table \d", text)
+    assert "Viechtbauer" in text  # a resolved citation / bibliography entry
+    assert "{glue" not in text and "??" not in text
+
+
+def test_noop_rebuild_executes_nothing(built_book):
+    result = snakemake("--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+BAD_EDITS = {
+    "events > n": ("events", lambda row: {**row, "events": str(int(row["n"]) + 5), "reported_percent": ""}),
+    "unknown route": ("route", lambda row: {**row, "route": "rectal"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_EDITS))
+def test_bad_row_stops_run_and_keeps_last_good_book(project_copy, case):
+    import csv
+
+    column, edit = BAD_EDITS[case]
+    studies = project_copy / "data" / "literature" / "studies.csv"
+    with open(studies, newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    rows[1] = edit(rows[1])
+    with open(studies, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    before_html = (project_copy / "_build" / "html" / "book" / "claims" / "response-rates.html").read_bytes()
+    before_results = (project_copy / "results" / "response-rates.json").read_bytes()
+    result = snakemake(cwd=project_copy)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "data/literature/studies.csv, row 2 (line 3)" in output and f"column '{column}'" in output
+    assert (project_copy / "_build" / "html" / "book" / "claims" / "response-rates.html").read_bytes() == before_html
+    assert (project_copy / "results" / "response-rates.json").read_bytes() == before_results
+    assert (project_copy / "_build" / "pdf" / "ketamine-trd.pdf").exists()
+
+
+def test_adding_a_study_updates_numbers_plots_and_prose(project_copy):
+    before = json.loads((project_copy / "results" / "response-rates.json").read_text(encoding="utf-8"))
+    forest_before = (project_copy / "results" / "figures" / "response-rates" / "forest_response.png").read_bytes()
+    studies = project_copy / "data" / "literature" / "studies.csv"
+    import csv
+
+    with open(studies, newline="", encoding="utf-8") as stream:
+        fieldnames = next(csv.reader(stream))
+    with open(studies, "a", newline="", encoding="utf-8") as stream:
+        csv.DictWriter(stream, fieldnames=fieldnames).writerow(
+            literature_row(study_key="addedstudy2030", first_author="Added", year=2030, n=200, events=190,
+                           reported_percent=95))
+    result = snakemake(cwd=project_copy)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    after = json.loads((project_copy / "results" / "response-rates.json").read_text(encoding="utf-8"))
+    assert after["pooled"]["response"]["k"] == before["pooled"]["response"]["k"] + 1
+    assert after["pooled"]["response"]["proportion"] > before["pooled"]["response"]["proportion"]
+    html = (project_copy / "_build" / "html" / "book" / "claims" / "response-rates.html").read_text(encoding="utf-8")
+    assert f"{100 * after['pooled']['response']['proportion']:.1f}" in html
+    assert "Added 2030" in (project_copy / "_build" / "html" / "book" / "_generated" /
+                            "data-dictionary.html").read_text(encoding="utf-8")
+    assert (project_copy / "results" / "figures" / "response-rates" / "forest_response.png").read_bytes() != forest_before

@@ -1,0 +1,36 @@
+"""Papermill smoke runs of the claim notebooks, and determinism of their results files."""
+import json
+
+import pytest
+
+from analysis import paths
+from analysis.claims import VERDICTS, load_registry
+from analysis.workflow import load_config, run_notebook
+
+CLAIMS = [entry for entry in load_registry() if entry.get("notebook")]
+
+
+@pytest.mark.parametrize("entry", CLAIMS, ids=[entry["id"] for entry in CLAIMS])
+def test_notebook_runs_and_is_deterministic(tmp_path, entry):
+    parameters = load_config(paths.CONFIG_DIR / "default.yaml")["claims"][entry["id"]]["parameters"]
+    outputs = []
+    for attempt in ("first", "second"):
+        results = tmp_path / attempt / f"{entry['id']}.json"
+        notebook = tmp_path / attempt / f"{entry['id']}.ipynb"
+        run_notebook(paths.ROOT / entry["notebook"], notebook,
+                     {**parameters, "results_path": str(results), "figures_dir": str(tmp_path / attempt / "figures")},
+                     failed_dir=tmp_path / "failed")
+        outputs.append(results.read_bytes())
+    assert outputs[0] == outputs[1], "two runs on the same inputs gave different results files"
+    result = json.loads(outputs[0])
+    assert result["claim"] == entry["id"]
+    assert result["verdict"] in VERDICTS
+    assert all(item["verdict"] in VERDICTS for item in result["subclaims"])
+    executed = json.loads(notebook.read_text(encoding="utf-8"))
+    errors = [output for cell in executed["cells"] if cell["cell_type"] == "code"
+              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    assert not errors
+    glued = {output["metadata"]["scrapbook"]["name"] for cell in executed["cells"] if cell["cell_type"] == "code"
+             for output in cell.get("outputs", []) if "scrapbook" in output.get("metadata", {})}
+    assert len(glued) > 20
+    assert sorted((tmp_path / "first" / "figures").glob("*.png"))

@@ -1,0 +1,75 @@
+"""Staging and publishing never lose the last good build."""
+import os
+
+import pytest
+
+from analysis import workflow
+
+
+def test_stage_book_copies_sources_but_not_claim_notebooks(tmp_path):
+    root = tmp_path / "root"
+    (root / "book" / "claims").mkdir(parents=True)
+    (root / "book" / "_generated").mkdir()
+    (root / "_config.yml").write_text("title: t\n")
+    (root / "_toc.yml").write_text("root: book/intro\n")
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    (root / "book" / "claims" / "x.ipynb").write_text("{}")
+    (root / "book" / "_generated" / "old.md").write_text("stale")
+    site = tmp_path / "site"
+    workflow.stage_book(site, root=root)
+    assert (site / "book" / "intro.md").read_text() == "# Intro\n"
+    assert not (site / "book" / "claims" / "x.ipynb").exists()
+    assert not (site / "book" / "_generated").exists()
+    # unchanged sources keep their staged mtime (Sphinx stays incremental)
+    before = os.stat(site / "book" / "intro.md").st_mtime_ns
+    os.utime(root / "book" / "intro.md", None)
+    workflow.stage_book(site, root=root)
+    assert os.stat(site / "book" / "intro.md").st_mtime_ns == before
+
+
+def test_publish_replaces_whole_trees(tmp_path):
+    root = tmp_path / "root"
+    build = tmp_path / "site_build"
+    (build / "html").mkdir(parents=True)
+    (build / "html" / "index.html").write_text("new")
+    pdf = tmp_path / "book.pdf"
+    pdf.write_bytes(b"%PDF-new")
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "claim.json").write_text("{}")
+    (root / "_build" / "html").mkdir(parents=True)
+    (root / "_build" / "html" / "stale.html").write_text("old")
+    workflow.publish(build, pdf, results, root=root, pdf_name="book.pdf")
+    assert (root / "_build" / "html" / "index.html").read_text() == "new"
+    assert not (root / "_build" / "html" / "stale.html").exists()
+    assert (root / "_build" / "pdf" / "book.pdf").read_bytes() == b"%PDF-new"
+    assert (root / "results" / "claim.json").exists()
+    assert [p.name for p in (root / "_build").iterdir() if p.name.startswith(".")] == []
+
+
+def test_publish_failure_keeps_previous_build(tmp_path):
+    root = tmp_path / "root"
+    (root / "_build" / "html").mkdir(parents=True)
+    (root / "_build" / "html" / "index.html").write_text("last good")
+    with pytest.raises(FileNotFoundError):
+        workflow.publish(tmp_path / "missing", tmp_path / "missing.pdf", tmp_path / "missing", root=root)
+    assert (root / "_build" / "html" / "index.html").read_text() == "last good"
+
+
+def test_run_notebook_failure_keeps_previous_output(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    notebook.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_code_cell("raise RuntimeError('planted failure')")]
+    source = tmp_path / "claim.ipynb"
+    nbformat.write(notebook, source)
+    output = tmp_path / "out" / "claim.ipynb"
+    output.parent.mkdir()
+    output.write_text("last good")
+    with pytest.raises(Exception, match="planted failure"):
+        workflow.run_notebook(source, output, {"x": 2}, failed_dir=tmp_path / "failed")
+    assert output.read_text() == "last good"
+    assert (tmp_path / "failed" / "claim.ipynb").exists()
+    assert [p.name for p in output.parent.iterdir()] == ["claim.ipynb"]
