@@ -42,16 +42,114 @@ def git_commit():
 
 
 def claim_data(wildcards):
-    """Data files a claim notebook reads: every parameter that names an existing file
-    (a change to one re-executes the notebook), plus the validation checks."""
+    """Files a claim notebook reads: every parameter whose name ends in `_path` (a change
+    to one re-executes the notebook; generated ones are made first), plus validation checks."""
     parameters = config["claims"][wildcards.claim]["parameters"]
-    files = sorted(str(value) for value in parameters.values() if isinstance(value, str) and Path(value).is_file())
+    files = sorted(str(value) for key, value in parameters.items() if key.endswith("_path"))
     if LITERATURE in files:
         files.append(f"{WORK}/checks/literature.ok")
     return files
 
 
+# ---------------------------------------------------------------- DTI trial (claim dti-neuroplasticity)
+DTI = config["dti"]
+DTI_ROOT = DTI["root"]
+DTI_SESSIONS = ["pre", "post"]
+if DTI["mode"] == "synthetic":
+    DTI_SUBJECTS = [f"sub-{index:03d}" for index in range(1, int(DTI["synthetic"]["n_participants"]) + 1)]
+elif DTI["mode"] == "real":
+    import csv
+
+    with open(DTI["participants"], newline="", encoding="utf-8") as stream:
+        DTI_SUBJECTS = [row["participant_id"] for row in csv.DictReader(stream, delimiter="\t")]
+else:
+    raise ValueError(f"config dti.mode must be 'synthetic' or 'real', got {DTI['mode']!r}")
+
+
+def dwi_files(participant, session):
+    base = f"{DTI_ROOT}/{participant}/ses-{session}/dwi/{participant}_ses-{session}_space-{DTI['space']}"
+    return {"dwi": f"{base}_desc-preproc_dwi.nii.gz", "bval": f"{base}_desc-preproc_dwi.bval",
+            "bvec": f"{base}_desc-preproc_dwi.bvec", "mask": f"{base}_desc-brain_mask.nii.gz"}
+
+
+ALL_DWI_FILES = [path for participant in DTI_SUBJECTS for session in DTI_SESSIONS
+                 for path in dwi_files(participant, session).values()]
+
+if DTI["mode"] == "synthetic":
+
+    rule simulate_dti:
+        """Generate the SYNTHETIC trial cohort (deterministic from the seed)."""
+        input:
+            "analysis/simulate/dti.py",
+        output:
+            DTI["participants"],
+            f"{DTI_ROOT}/dataset_description.json",
+            DTI["atlas"],
+            DTI["atlas_labels"],
+            ALL_DWI_FILES,
+        params:
+            n=DTI["synthetic"]["n_participants"],
+            seed=DTI["synthetic"]["seed"],
+        message:
+            "Simulating the synthetic DTI trial ({params.n} participants, seed {params.seed})"
+        shell:
+            f"python -m analysis simulate-dti {DTI_ROOT} --n {{params.n}} --seed {{params.seed}}"
+
+
+rule discover_dti:
+    input:
+        participants=DTI["participants"],
+        files=ALL_DWI_FILES,
+        code="analysis/imaging/discovery.py",
+    output:
+        f"{WORK}/dti/manifest.tsv",
+    message:
+        "Finding the diffusion data with pybids"
+    shell:
+        f"python -m analysis discover-dti --root {DTI_ROOT} --participants {{input.participants}}"
+        f" --space {DTI['space']} --out {{output}}"
+
+
+rule dti_roi:
+    """Tensor fit and ROI mean diffusivity for one participant and session."""
+    input:
+        manifest=f"{WORK}/dti/manifest.tsv",
+        files=lambda wildcards: list(dwi_files(wildcards.participant, wildcards.session).values()),
+        atlas=DTI["atlas"],
+        labels=DTI["atlas_labels"],
+        code="analysis/imaging/dti.py",
+    output:
+        table=f"{WORK}/dti/roi/{{participant}}_ses-{{session}}_roi-md.tsv",
+        qc=f"{WORK}/dti/roi/{{participant}}_ses-{{session}}_qc.tsv",
+    wildcard_constraints:
+        participant="sub-[A-Za-z0-9]+",
+        session="pre|post",
+    shell:
+        "python -m analysis dti-roi --manifest {input.manifest} --participant {wildcards.participant}"
+        " --session {wildcards.session} --atlas {input.atlas} --labels {input.labels}"
+        " --out {output.table} --qc {output.qc}"
+
+
+rule collect_dti:
+    input:
+        tables=expand(f"{WORK}/dti/roi/{{participant}}_ses-{{session}}_roi-md.tsv", participant=DTI_SUBJECTS,
+                      session=DTI_SESSIONS),
+        qc=expand(f"{WORK}/dti/roi/{{participant}}_ses-{{session}}_qc.tsv", participant=DTI_SUBJECTS,
+                  session=DTI_SESSIONS),
+    output:
+        table=f"{WORK}/dti/roi_md.tsv",
+        qc=f"{WORK}/dti/qc.tsv",
+    message:
+        "Collecting regional MD of {params.sessions} sessions"
+    params:
+        sessions=len(DTI_SUBJECTS) * len(DTI_SESSIONS),
+    shell:
+        "python -m analysis collect-dti --inputs {input.tables} --qc-inputs {input.qc}"
+        " --out {output.table} --qc-out {output.qc}"
+
+
 rule all:
+    default_target: True
     input:
         "_build/html/index.html",
         f"_build/pdf/{PDF_NAME}",

@@ -1,8 +1,27 @@
 """Ketamine response in treatment-resistant depression: the analysis package.
 
-The public API (stable names, see ``shared/DESIGN.md``) is re-exported here.
+The public API (stable names, see ``shared/DESIGN.md``) is re-exported here. Imports are
+lazy (PEP 562) so that the per-session workflow jobs (``python -m analysis ...``) only pay
+for the libraries they use.
 """
-from .stats import pool_proportions, random_effects
+from importlib import import_module
 
-__version__ = "0.1.0"
-__all__ = ["random_effects", "pool_proportions", "__version__"]
+__version__ = "0.2.0"
+__all__ = ["random_effects", "pool_proportions", "roi_mean_md", "fit_interactions", "__version__"]
+
+_PUBLIC = {
+    "random_effects": "analysis.stats.meta",
+    "pool_proportions": "analysis.stats.meta",
+    "roi_mean_md": "analysis.imaging.dti",
+    "fit_interactions": "analysis.stats.trial",
+}
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        return getattr(import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_PUBLIC))

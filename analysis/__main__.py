@@ -9,6 +9,10 @@ scoreboard OUT               generate the scoreboard page
 data-dictionary OUT          generate the data dictionary and study table page
 reproducibility OUT          generate the reproducibility appendix
 publish                      publish a finished build into _build/ and results/
+simulate-dti ROOT            write the synthetic DTI trial (BIDS derivatives) under ROOT
+discover-dti                 find every participant's DWI with pybids; write a manifest
+dti-roi                      fit the tensor for one participant and session; write ROI MD and QC
+collect-dti                  combine the per-session tables into roi_md.tsv and qc.tsv (validated)
 """
 from __future__ import annotations
 
@@ -69,6 +73,32 @@ def main(argv: list[str] | None = None) -> int:
     pub.add_argument("--pdf", required=True)
     pub.add_argument("--results-dir", required=True)
 
+    simulate = commands.add_parser("simulate-dti")
+    simulate.add_argument("root")
+    simulate.add_argument("--n", type=int, default=98)
+    simulate.add_argument("--seed", type=int, default=20231)
+
+    discover = commands.add_parser("discover-dti")
+    discover.add_argument("--root", required=True)
+    discover.add_argument("--participants", required=True)
+    discover.add_argument("--space", default="T1w")
+    discover.add_argument("--out", required=True)
+
+    roi = commands.add_parser("dti-roi")
+    roi.add_argument("--manifest", required=True)
+    roi.add_argument("--participant", required=True)
+    roi.add_argument("--session", required=True)
+    roi.add_argument("--atlas", required=True)
+    roi.add_argument("--labels", required=True)
+    roi.add_argument("--out", required=True)
+    roi.add_argument("--qc", required=True)
+
+    collect = commands.add_parser("collect-dti")
+    collect.add_argument("--inputs", nargs="+", required=True)
+    collect.add_argument("--qc-inputs", nargs="+", required=True)
+    collect.add_argument("--out", required=True)
+    collect.add_argument("--qc-out", required=True)
+
     args = parser.parse_args(argv)
 
     if args.command == "validate-literature":
@@ -126,6 +156,86 @@ def main(argv: list[str] | None = None) -> int:
 
         publish(Path(args.site_build), Path(args.pdf), Path(args.results_dir))
         print("published: _build/html/index.html, _build/pdf/, results/")
+        return 0
+    if args.command == "simulate-dti":
+        import shutil
+        import tempfile
+
+        from .simulate.dti import TrialDesign, write_dataset
+
+        root = Path(args.root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
+        try:
+            write_dataset(staging, TrialDesign(n_participants=args.n, seed=args.seed))
+            if root.exists():
+                shutil.rmtree(root)
+            staging.rename(root)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        print(f"wrote a SYNTHETIC DTI cohort of {args.n} participants (seed {args.seed}) to {root}")
+        return 0
+
+    if args.command == "discover-dti":
+        from .imaging import ImagingInputError, discover_dwi
+        from .io import DataValidationError, read_participants
+
+        try:
+            participants = read_participants(args.participants)
+            manifest = discover_dwi(args.root, participants["participant_id"].tolist(), space=args.space)
+        except (ImagingInputError, DataValidationError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        _write(args.out, manifest.to_csv(sep="\t", index=False))
+        return 0
+
+    if args.command == "dti-roi":
+        import pandas as pd
+
+        from .imaging import ImagingInputError, roi_mean_md
+
+        manifest = pd.read_csv(args.manifest, sep="\t")
+        row = manifest[(manifest["participant_id"] == args.participant) & (manifest["session"] == args.session)]
+        if len(row) != 1:
+            print(f"error: {args.manifest}: no entry for {args.participant}, session {args.session}", file=sys.stderr)
+            return 1
+        row = row.iloc[0]
+        try:
+            table, qc = roi_mean_md(row["dwi"], row["bval"], row["bvec"], args.atlas, mask=row["mask"],
+                                    labels=args.labels, return_qc=True)
+        except ImagingInputError as error:
+            print(f"error: {args.participant}, session {args.session}: {error}", file=sys.stderr)
+            return 1
+        table.insert(0, "session", args.session)
+        table.insert(0, "participant_id", args.participant)
+        qc.insert(0, "session", args.session)
+        qc.insert(0, "participant_id", args.participant)
+        _write(args.out, table.to_csv(sep="\t", index=False, float_format="%.10g"))
+        _write(args.qc, qc.to_csv(sep="\t", index=False, float_format="%.6g"))
+        return 0
+
+    if args.command == "collect-dti":
+        import pandas as pd
+
+        from .io import DataValidationError, read_roi_md
+
+        table = pd.concat([pd.read_csv(path, sep="\t") for path in args.inputs], ignore_index=True)
+        table = table.sort_values(["participant_id", "session", "roi"]).reset_index(drop=True)
+        qc = pd.concat([pd.read_csv(path, sep="\t") for path in args.qc_inputs], ignore_index=True)
+        qc = qc.sort_values(["participant_id", "session", "roi"]).reset_index(drop=True)
+        out = Path(args.out)
+        temporary = out.with_name(f".{out.name}.check")
+        temporary.parent.mkdir(parents=True, exist_ok=True)
+        table[["participant_id", "session", "roi", "md", "n_voxels"]].to_csv(temporary, sep="\t", index=False,
+                                                                             float_format="%.10g")
+        try:
+            read_roi_md(temporary)
+        except DataValidationError as error:
+            temporary.unlink()
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        temporary.replace(out)
+        _write(args.qc_out, qc.to_csv(sep="\t", index=False, float_format="%.6g"))
         return 0
     return 2
 

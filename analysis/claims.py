@@ -121,7 +121,8 @@ def scoreboard_markdown(registry: list[dict], results_dir: Path) -> str:
         chapter = f"{{doc}}`/book/{entry['chapter']}`" if entry.get("chapter") else "(planned)"
         overall = result["verdict"] if result else "not yet analysed"
         for position, item in enumerate(items):
-            claim_cell = f"**{entry['title']}** (overall: {overall})" if position == 0 else ""
+            data = f"{entry['data']}; " if entry.get("data") else ""
+            claim_cell = f"**{entry['title']}** ({data}overall: {overall})" if position == 0 else ""
             reproduced = _format_interval(item) if result else "not yet analysed"
             verdict = item["verdict"] if result else "not yet analysed"
             lines += [

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .schemas import LITERATURE, Schema
+from .schemas import LITERATURE, PARTICIPANTS, ROI_MD, Schema
 
-__all__ = ["DataValidationError", "ValidationProblem", "read_literature", "validate_table"]
+__all__ = ["DataValidationError", "ValidationProblem", "read_literature", "read_participants", "read_roi_md",
+           "validate_table"]
 
 
 @dataclass(frozen=True)
@@ -207,4 +208,50 @@ def read_literature(path: str | Path, *, require_verified: bool = True) -> pd.Da
     if problems:
         raise DataValidationError(problems)
     table["proportion"] = table["events"].astype(float) / table["n"].astype(float)
+    return table
+
+
+def _read_tsv(path: str | Path, schema: Schema, *, extra_ok: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, list]:
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise DataValidationError([ValidationProblem(file, None, None, "file not found")])
+    try:
+        raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataValidationError([ValidationProblem(file, None, None, f"not a readable UTF-8 TSV: {error}")]) from error
+    if raw.empty:
+        raise DataValidationError([ValidationProblem(file, None, None, "has no data rows")])
+    checked = raw[[column for column in raw.columns if column in schema.names]] if extra_ok else raw
+    table, problems = validate_table(checked, schema, file=file)
+    return raw, table, problems
+
+
+def read_participants(path: str | Path) -> pd.DataFrame:
+    """Read and validate a trial ``participants.tsv`` (columns of
+    :data:`analysis.schemas.PARTICIPANTS`; extra columns are kept as text)."""
+    raw, table, problems = _read_tsv(path, PARTICIPANTS)
+    if problems:
+        raise DataValidationError(problems)
+    for column in raw.columns:
+        if column not in table.columns:
+            table[column] = raw[column]
+    for column in ("age", "madrs_pre", "madrs_post", "qids_pre", "qids_post"):
+        table[column] = table[column].astype(float)
+    table["arm"] = table["arm"].astype(str)
+    return table
+
+
+def read_roi_md(path: str | Path) -> pd.DataFrame:
+    """Read and validate a tidy ``roi_md.tsv``. MD near 1 (wrong units) gets its own message."""
+    raw, table, problems = _read_tsv(path, ROI_MD)
+    units = [problem for problem in problems if problem.column == "md" and "expected a value <=" in problem.message]
+    if units:
+        problems = [problem for problem in problems if problem not in units] + [
+            ValidationProblem(problem.file, problem.row, "md",
+                              problem.message + "; MD should be in mm²/s (about 0.0008 in grey matter): a value "
+                              "near 1 means µm²/ms or b-values in ms/µm²", problem.key) for problem in units]
+    if problems:
+        raise DataValidationError(problems)
+    table["md"] = table["md"].astype(float)
     return table

@@ -113,3 +113,87 @@ def subgroup_plot(per_group: pd.DataFrame, *, title: str = "", xlabel: str = "Po
     axis.grid(axis="x", alpha=0.3)
     figure.tight_layout()
     return figure
+
+
+def md_change_plot(trial: pd.DataFrame, *, title: str = "", banner: str = SYNTHETIC_BANNER):
+    """24-h MD change (10⁻⁶ mm²/s) per ROI and arm: points and means."""
+    rois = list(dict.fromkeys(trial["roi"]))
+    figure, axis = plt.subplots(figsize=(8, 3.8))
+    colours = {"ketamine": "tab:orange", "saline": "tab:blue"}
+    rng = np.random.default_rng(0)  # jitter only
+    for position, roi in enumerate(rois):
+        for offset, arm in ((-0.18, "ketamine"), (0.18, "saline")):
+            values = trial.loc[(trial["roi"] == roi) & (trial["arm"] == arm), "md_change"].to_numpy() * 1e6
+            axis.scatter(position + offset + rng.uniform(-0.06, 0.06, values.size), values, s=6, alpha=0.5,
+                         color=colours[arm], label=arm if position == 0 else None)
+            axis.plot([position + offset - 0.12, position + offset + 0.12], [values.mean()] * 2, color="black", lw=2)
+    axis.axhline(0, color="0.5", lw=0.8)
+    axis.set_xticks(range(len(rois)))
+    axis.set_xticklabels(rois, rotation=30, ha="right")
+    axis.set_ylabel("MD change (10$^{-6}$ mm$^2$/s)")
+    axis.set_title(f"{title}\n{banner}" if banner else title, fontsize=10)
+    axis.legend(frameon=False, fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def interaction_scatter_grid(trial: pd.DataFrame, scale: str, *, title: str = "", banner: str = SYNTHETIC_BANNER):
+    """Score change against MD change per ROI, by arm, with within-arm least-squares lines."""
+    rois = list(dict.fromkeys(trial["roi"]))
+    columns = 4
+    rows = int(np.ceil(len(rois) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(11, 2.8 * rows), sharey=True)
+    colours = {"ketamine": "tab:orange", "saline": "tab:blue"}
+    for axis, roi in zip(axes.ravel(), rois):
+        subset = trial[trial["roi"] == roi]
+        for arm, colour in colours.items():
+            arm_rows = subset[subset["arm"] == arm]
+            x = arm_rows["md_change"].to_numpy() * 1e6
+            y = arm_rows[f"{scale}_change"].to_numpy(dtype=float)
+            axis.scatter(x, y, s=8, alpha=0.6, color=colour, label=arm)
+            if len(x) > 2:
+                slope, intercept = np.polyfit(x, y, 1)
+                grid = np.linspace(x.min(), x.max(), 10)
+                axis.plot(grid, intercept + slope * grid, color=colour, lw=1.5)
+        axis.set_title(roi, fontsize=9)
+        axis.set_xlabel("MD change (10$^{-6}$ mm$^2$/s)", fontsize=8)
+    for axis in axes.ravel()[len(rois):]:
+        axis.set_visible(False)
+    axes.ravel()[0].set_ylabel(f"{scale.upper()} change")
+    axes.ravel()[0].legend(frameon=False, fontsize="small")
+    figure.suptitle(f"{title} - {banner}" if banner else title, fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def interaction_forest(interactions: pd.DataFrame, *, title: str = "", banner: str = SYNTHETIC_BANNER):
+    """Forest plot of group x MD-change interaction estimates (95% CI) per ROI and scale."""
+    frame = interactions.reset_index(drop=True)
+    figure, axis = plt.subplots(figsize=(7, 0.9 + 0.3 * len(frame)))
+    y = np.arange(len(frame), 0, -1)
+    colours = np.where(frame["scale"] == "madrs", "tab:purple", "tab:green")
+    axis.errorbar(frame["estimate"], y, xerr=[frame["estimate"] - frame["ci_low"], frame["ci_high"] - frame["estimate"]],
+                  fmt="none", ecolor=colours, lw=1)
+    axis.scatter(frame["estimate"], y, color=colours, zorder=3, s=14)
+    axis.axvline(0, color="0.4", lw=0.8)
+    axis.set_yticks(y)
+    axis.set_yticklabels([f"{row.roi} {row.scale.upper()}" for row in frame.itertuples()])
+    axis.set_xlabel("Interaction (ketamine - saline slope), points per 10$^{-3}$ mm$^2$/s")
+    axis.set_title(f"{title}\n{banner}" if banner else title, fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def power_curve_plot(power_table: pd.DataFrame, *, target: float = 0.8, title: str = ""):
+    """Simulated power against trial size per planted interaction."""
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    for (roi, scale), group in power_table.groupby(["roi", "scale"], sort=False):
+        axis.plot(group["n"], group["power"], marker="o", label=f"{roi} {scale.upper()}")
+    axis.axhline(target, color="tab:red", ls="--", lw=1)
+    axis.set_xlabel("Participants (2:1)")
+    axis.set_ylabel("Power (alpha = 0.05)")
+    axis.set_ylim(0, 1)
+    axis.legend(frameon=False, fontsize="small")
+    axis.set_title(title, fontsize=10)
+    figure.tight_layout()
+    return figure

@@ -37,6 +37,9 @@ def glue_markdown(name: str, text: str) -> None:
 
 
 def glue_figure(name: str, figure, *, stem: str, directory: str | Path) -> None:
-    """Save ``figure`` as ``<directory>/<stem>.png`` and glue it for ``{glue:figure}``."""
+    """Save ``figure`` as ``<directory>/<stem>.png``, glue it for ``{glue:figure}`` and close it."""
+    import matplotlib.pyplot as plt
+
     save_figure(figure, stem, directory)
     _glue(name, figure)
+    plt.close(figure)  # glued already; do not display it a second time

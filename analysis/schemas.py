@@ -102,4 +102,40 @@ LITERATURE = Schema(
            "`data/literature/to_verify.csv` (same columns) and are never analysed.",),
 )
 
-SCHEMAS = {"literature": LITERATURE}
+ARMS = ("ketamine", "saline")
+SESSIONS = ("pre", "post")
+DTI_ROIS = ("L_BA10", "R_BA10", "L_amygdala", "R_amygdala", "L_hippocampus", "R_hippocampus", "vACC")
+
+PARTICIPANTS = Schema(
+    name="participants",
+    description=("One row per participant of the trial (BIDS `participants.tsv`). Depression change is "
+                 "post - pre, so negative values are improvement."),
+    unique=("participant_id",),
+    columns=(
+        Column("participant_id", "str", "BIDS participant label.", pattern=r"^sub-[A-Za-z0-9]+$"),
+        Column("arm", "category", "Randomized arm (reference: saline).", allowed=ARMS),
+        Column("age", "float", "Age in years.", minimum=18, maximum=100, unit="years"),
+        Column("sex", "category", "Sex as recorded.", allowed=("F", "M")),
+        Column("madrs_pre", "float", "MADRS before the infusion.", minimum=0, maximum=60),
+        Column("madrs_post", "float", "MADRS 24 h after the infusion.", minimum=0, maximum=60),
+        Column("qids_pre", "float", "QIDS-SR16 before the infusion.", minimum=0, maximum=27),
+        Column("qids_post", "float", "QIDS-SR16 24 h after the infusion.", minimum=0, maximum=27),
+    ),
+)
+
+ROI_MD = Schema(
+    name="roi_md",
+    description="Regional mean diffusivity per participant and session (tidy, long format).",
+    unique=("participant_id", "session", "roi"),
+    columns=(
+        Column("participant_id", "str", "BIDS participant label.", pattern=r"^sub-[A-Za-z0-9]+$"),
+        Column("session", "category", "Scan session: before or 24 h after the infusion.", allowed=SESSIONS),
+        Column("roi", "category", "Region of interest.", allowed=DTI_ROIS),
+        Column("md", "float", "Mean diffusivity in mm²/s (grey matter is about 0.7e-3 to 1.1e-3).",
+               minimum=1e-5, maximum=5e-3, unit="mm²/s"),
+    ),
+    notes=("A value near 1 means the MD is in µm²/ms (or the b-values were in ms/µm²): the loader "
+           "stops and says so.",),
+)
+
+SCHEMAS = {"literature": LITERATURE, "participants": PARTICIPANTS, "roi_md": ROI_MD}

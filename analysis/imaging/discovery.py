@@ -1,0 +1,62 @@
+"""Find preprocessed diffusion data in a BIDS derivatives folder (pybids)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .dti import ImagingInputError
+
+__all__ = ["discover_dwi", "expected_dwi_paths"]
+
+
+def expected_dwi_paths(root: str | Path, participant: str, session: str, *, space: str = "T1w") -> dict[str, Path]:
+    """QSIPrep-style paths of one session: ``sub-*/ses-*/dwi/*_space-<space>_desc-preproc_dwi.nii.gz``
+    with its ``.bval``/``.bvec`` and ``*_desc-brain_mask.nii.gz``."""
+    base = Path(root) / participant / f"ses-{session}" / "dwi" / f"{participant}_ses-{session}_space-{space}"
+    return {"dwi": Path(f"{base}_desc-preproc_dwi.nii.gz"), "bval": Path(f"{base}_desc-preproc_dwi.bval"),
+            "bvec": Path(f"{base}_desc-preproc_dwi.bvec"), "mask": Path(f"{base}_desc-brain_mask.nii.gz")}
+
+
+def discover_dwi(root: str | Path, participants: list[str], sessions=("pre", "post"), *, space: str = "T1w") -> pd.DataFrame:
+    """Index ``root`` with pybids and return one row per participant and session.
+
+    Returns
+    -------
+    DataFrame
+        ``participant_id, session, dwi, bval, bvec, mask`` (paths relative to the working directory).
+
+    Raises
+    ------
+    ImagingInputError
+        Naming the participant, session and file kind that is missing or ambiguous.
+    """
+    from bids import BIDSLayout
+
+    root = Path(root)
+    if not (root / "dataset_description.json").exists():
+        raise ImagingInputError(f"{root}: no dataset_description.json; expected a BIDS derivatives folder")
+    layout = BIDSLayout(str(root), validate=False, is_derivative=True)
+    rows, problems = [], []
+    queries = {"dwi": dict(suffix="dwi", desc="preproc", extension=".nii.gz"),
+               "bval": dict(suffix="dwi", desc="preproc", extension=".bval"),
+               "bvec": dict(suffix="dwi", desc="preproc", extension=".bvec"),
+               "mask": dict(suffix="mask", desc="brain", extension=".nii.gz")}
+    for participant in participants:
+        label = participant.removeprefix("sub-")
+        for session in sessions:
+            row = {"participant_id": participant, "session": session}
+            for kind, query in queries.items():
+                found = layout.get(subject=label, session=session, space=space, return_type="filename", **query)
+                if len(found) != 1:
+                    expected = expected_dwi_paths(root, participant, session, space=space)[kind]
+                    problems.append(f"{participant}, session '{session}': {'no' if not found else len(found)} "
+                                    f"{kind} file(s) found; expected exactly one like {expected}")
+                    continue
+                row[kind] = str(Path(found[0]).resolve().relative_to(Path.cwd().resolve())) \
+                    if Path(found[0]).resolve().is_relative_to(Path.cwd().resolve()) else found[0]
+            rows.append(row)
+    if problems:
+        shown = "\n  - ".join(problems[:20])
+        raise ImagingInputError(f"{root}: {len(problems)} problem(s) finding the diffusion data:\n  - {shown}")
+    return pd.DataFrame(rows, columns=["participant_id", "session", "dwi", "bval", "bvec", "mask"])

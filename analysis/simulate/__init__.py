@@ -1,0 +1,1 @@
+"""Synthetic cohorts calibrated to published designs (never passed off as real data)."""
