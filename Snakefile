@@ -148,6 +148,70 @@ rule collect_dti:
         " --out {output.table} --qc-out {output.qc}"
 
 
+# ---------------------------------------------------------------- fMRI prediction (claim fmri-prediction)
+FMRI = config["fmri"]
+FMRI_ROOT = FMRI["root"]
+if FMRI["mode"] == "synthetic":
+    FMRI_SUBJECTS = [f"sub-{index:03d}" for index in range(1, int(FMRI["synthetic"]["n_participants"]) + 1)]
+else:
+    import csv
+
+    with open(FMRI["participants"], newline="", encoding="utf-8") as stream:
+        FMRI_SUBJECTS = [row["participant_id"] for row in csv.DictReader(stream, delimiter="\t")]
+
+
+def bold_files(participant):
+    func = f"{FMRI_ROOT}/{participant}/func/{participant}_task-rest"
+    return {"bold": f"{func}_space-{FMRI['space']}_desc-preproc_bold.nii.gz",
+            "mask": f"{func}_space-{FMRI['space']}_desc-brain_mask.nii.gz",
+            "confounds": f"{func}_desc-confounds_timeseries.tsv"}
+
+
+if FMRI["mode"] == "synthetic":
+
+    rule simulate_fmri:
+        """Generate the SYNTHETIC baseline fMRI cohort (deterministic from the seed)."""
+        input:
+            "analysis/simulate/fmri.py",
+        output:
+            FMRI["participants"],
+            FMRI["rois"],
+            f"{FMRI_ROOT}/dataset_description.json",
+            [path for participant in FMRI_SUBJECTS for path in bold_files(participant).values()],
+        params:
+            n=FMRI["synthetic"]["n_participants"],
+            seed=FMRI["synthetic"]["seed"],
+        message:
+            "Simulating the synthetic fMRI cohort ({params.n} participants, seed {params.seed})"
+        shell:
+            f"python -m analysis simulate-fmri {FMRI_ROOT} --n {{params.n}} --seed {{params.seed}}"
+
+
+rule fmri_timeseries:
+    """Confound-cleaned ROI time series of one participant (nilearn)."""
+    input:
+        unpack(lambda wildcards: bold_files(wildcards.participant)),
+        rois=FMRI["rois"],
+        code="analysis/imaging/fmri.py",
+    output:
+        series=f"{WORK}/fmri/timeseries/{{participant}}_timeseries.tsv",
+        qc=f"{WORK}/fmri/timeseries/{{participant}}_qc.tsv",
+    wildcard_constraints:
+        participant="sub-[A-Za-z0-9]+",
+    shell:
+        "python -m analysis fmri-timeseries --bold {input.bold} --mask {input.mask} --rois {input.rois}"
+        " --participant {wildcards.participant} --out {output.series} --qc {output.qc}"
+
+
+rule collect_fmri:
+    input:
+        expand(f"{WORK}/fmri/timeseries/{{participant}}_qc.tsv", participant=FMRI_SUBJECTS),
+    output:
+        f"{WORK}/fmri/qc.tsv",
+    shell:
+        "python -m analysis collect-fmri --qc-inputs {input} --out {output}"
+
+
 rule all:
     default_target: True
     input:

@@ -13,6 +13,9 @@ simulate-dti ROOT            write the synthetic DTI trial (BIDS derivatives) un
 discover-dti                 find every participant's DWI with pybids; write a manifest
 dti-roi                      fit the tensor for one participant and session; write ROI MD and QC
 collect-dti                  combine the per-session tables into roi_md.tsv and qc.tsv (validated)
+simulate-fmri ROOT           write the synthetic baseline fMRI cohort (fMRIPrep-style) under ROOT
+fmri-timeseries              confound-cleaned ROI time series of one participant
+collect-fmri                 combine the per-participant QC rows into one table
 """
 from __future__ import annotations
 
@@ -98,6 +101,23 @@ def main(argv: list[str] | None = None) -> int:
     collect.add_argument("--qc-inputs", nargs="+", required=True)
     collect.add_argument("--out", required=True)
     collect.add_argument("--qc-out", required=True)
+
+    simulate_fmri = commands.add_parser("simulate-fmri")
+    simulate_fmri.add_argument("root")
+    simulate_fmri.add_argument("--n", type=int, default=100)
+    simulate_fmri.add_argument("--seed", type=int, default=7501)
+
+    series = commands.add_parser("fmri-timeseries")
+    series.add_argument("--bold", required=True)
+    series.add_argument("--mask", required=True)
+    series.add_argument("--rois", required=True)
+    series.add_argument("--participant", required=True)
+    series.add_argument("--out", required=True)
+    series.add_argument("--qc", required=True)
+
+    collect_fmri = commands.add_parser("collect-fmri")
+    collect_fmri.add_argument("--qc-inputs", nargs="+", required=True)
+    collect_fmri.add_argument("--out", required=True)
 
     args = parser.parse_args(argv)
 
@@ -236,6 +256,53 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         temporary.replace(out)
         _write(args.qc_out, qc.to_csv(sep="\t", index=False, float_format="%.6g"))
+        return 0
+    if args.command == "simulate-fmri":
+        import shutil
+        import tempfile
+
+        from .simulate.fmri import FmriDesign, write_dataset
+
+        root = Path(args.root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
+        try:
+            write_dataset(staging, FmriDesign(n_participants=args.n, seed=args.seed))
+            if root.exists():
+                shutil.rmtree(root)
+            staging.rename(root)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        print(f"wrote a SYNTHETIC fMRI cohort of {args.n} participants (seed {args.seed}) to {root}")
+        return 0
+
+    if args.command == "fmri-timeseries":
+        import warnings
+
+        import pandas as pd
+
+        from .imaging import ImagingInputError
+        from .imaging.fmri import extract_roi_timeseries
+
+        rois = pd.read_csv(args.rois, sep="\t")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                timeseries, qc = extract_roi_timeseries(args.bold, rois, mask=args.mask)
+        except (ImagingInputError, ValueError) as error:
+            print(f"error: {args.participant}: {error}", file=sys.stderr)
+            return 1
+        _write(args.out, pd.DataFrame(timeseries, columns=rois["name"]).to_csv(sep="\t", index=False,
+                                                                              float_format="%.7g"))
+        _write(args.qc, pd.DataFrame([{"participant_id": args.participant, **qc, "timeseries": args.out}]).to_csv(
+            sep="\t", index=False, float_format="%.6g"))
+        return 0
+
+    if args.command == "collect-fmri":
+        import pandas as pd
+
+        table = pd.concat([pd.read_csv(path, sep="\t") for path in args.qc_inputs], ignore_index=True)
+        _write(args.out, table.sort_values("participant_id").to_csv(sep="\t", index=False, float_format="%.6g"))
         return 0
     return 2
 

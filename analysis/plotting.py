@@ -197,3 +197,42 @@ def power_curve_plot(power_table: pd.DataFrame, *, target: float = 0.8, title: s
     axis.set_title(title, fontsize=10)
     figure.tight_layout()
     return figure
+
+
+def model_comparison_plot(models: pd.DataFrame, *, claimed: float = 0.75, banner: str = SYNTHETIC_BANNER):
+    """Balanced accuracy (95% CI) per model against the claimed accuracy and chance."""
+    frame = models.astype(float)
+    figure, axis = plt.subplots(figsize=(7, 0.9 + 0.45 * len(frame)))
+    y = np.arange(len(frame), 0, -1)
+    axis.errorbar(frame["balanced_accuracy"], y,
+                  xerr=[frame["balanced_accuracy"] - frame["balanced_accuracy_ci_low"],
+                        frame["balanced_accuracy_ci_high"] - frame["balanced_accuracy"]], fmt="o", color="black")
+    axis.axvline(claimed, color="tab:red", ls="--", lw=1)
+    axis.axvline(0.5, color="0.5", ls=":", lw=1)
+    axis.set_yticks(y)
+    axis.set_yticklabels(frame.index)
+    axis.set_xlim(0.3, 1)
+    axis.set_xlabel("Balanced accuracy (cross-validated)")
+    axis.set_title(banner, fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def learning_curve_plot(curve: pd.DataFrame, *, claimed: float = 0.75, achievable: float | None = None):
+    """Cross-validated balanced accuracy (95% CI) against cohort size."""
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.errorbar(curve["n"], curve["balanced_accuracy"],
+                  yerr=[curve["balanced_accuracy"] - curve["balanced_accuracy_ci_low"],
+                        curve["balanced_accuracy_ci_high"] - curve["balanced_accuracy"]], fmt="o-", color="black")
+    axis.axhline(claimed, color="tab:red", ls="--", lw=1)
+    if achievable is not None:
+        axis.axhline(achievable, color="tab:green", ls=":", lw=1)
+    axis.axhline(0.5, color="0.5", lw=0.8)
+    axis.set_xscale("log")
+    axis.set_xticks(curve["n"])
+    axis.set_xticklabels(curve["n"])
+    axis.set_xlabel("Participants")
+    axis.set_ylabel("Balanced accuracy")
+    axis.set_title(SYNTHETIC_BANNER, fontsize=9)
+    figure.tight_layout()
+    return figure
