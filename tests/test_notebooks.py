@@ -11,7 +11,8 @@ from .conftest import snakemake
 
 CLAIMS = [entry for entry in load_registry() if entry.get("notebook")]
 # keep the smoke runs short: fewer power simulations than the book uses
-SMOKE_OVERRIDES = {"dti-neuroplasticity": {"n_power_simulations": 10, "power_n_values": [98, 200]}}
+SMOKE_OVERRIDES = {"dti-neuroplasticity": {"n_power_simulations": 10, "power_n_values": [98, 200]},
+                   "fmri-prediction": {"n_permutations": 20, "n_repeats": 2, "learning_curve_n": [50]}}
 
 
 @pytest.mark.parametrize("entry", CLAIMS, ids=[entry["id"] for entry in CLAIMS])
