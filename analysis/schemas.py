@@ -16,7 +16,7 @@ OUTCOMES = ("response", "remission")
 TIMEPOINT_CLASSES = ("24h", "end_of_course")
 DRUGS = ("ketamine", "esketamine", "arketamine")
 STATUSES = ("verified", "secondary", "unverified")
-SOURCE_TYPES = ("publisher", "pubmed", "pmc", "registry", "regulator", "secondary")
+SOURCE_TYPES = ("publisher", "pubmed", "pmc", "registry", "regulator", "repository", "secondary")
 
 
 @dataclass(frozen=True)
