@@ -7,13 +7,15 @@ for the libraries they use.
 from importlib import import_module
 
 __version__ = "0.2.0"
-__all__ = ["random_effects", "pool_proportions", "roi_mean_md", "fit_interactions", "__version__"]
+__all__ = ["random_effects", "pool_proportions", "roi_mean_md", "fit_interactions", "predict_response",
+           "__version__"]
 
 _PUBLIC = {
     "random_effects": "analysis.stats.meta",
     "pool_proportions": "analysis.stats.meta",
     "roi_mean_md": "analysis.imaging.dti",
     "fit_interactions": "analysis.stats.trial",
+    "predict_response": "analysis.stats.prediction",
 }
 
 

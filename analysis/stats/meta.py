@@ -125,7 +125,7 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
     --------
     >>> out = random_effects([0.1, 0.3, 0.5], [0.01, 0.02, 0.015], method="DL")
     >>> round(out["estimate"], 4), out["k"]
-    (0.2894, 3)
+    (0.2922, 3)
     """
     yi = _as_1d(yi, "yi")
     vi = _as_1d(vi, "vi")

@@ -1,0 +1,18 @@
+"""The public API named in DESIGN.md is importable from the top-level package."""
+import inspect
+
+import analysis
+
+
+
+def test_public_names_and_signatures():
+    assert inspect.signature(analysis.random_effects).parameters["method"].default == "REML"
+    proportions = inspect.signature(analysis.pool_proportions).parameters
+    assert proportions["method"].default == "REML" and proportions["transform"].default == "logit"
+    md = inspect.signature(analysis.roi_mean_md).parameters
+    assert list(md)[:4] == ["dwi", "bvals", "bvecs", "atlas"] and "mask" in md and "labels" in md
+    assert list(inspect.signature(analysis.fit_interactions).parameters)[:2] == ["participants", "roi_md"]
+    prediction = inspect.signature(analysis.predict_response).parameters
+    assert prediction["random_state"].default == 0 and prediction["n_permutations"].default == 1000
+    assert set(analysis.__all__) >= {"random_effects", "pool_proportions", "roi_mean_md", "fit_interactions",
+                                     "predict_response"}
