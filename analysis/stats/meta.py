@@ -25,7 +25,7 @@ __all__ = [
     "egger_test",
 ]
 
-_METHODS = ("REML", "DL")
+_METHODS = ("REML", "DL", "EE")
 _TRANSFORMS = ("logit", "freeman-tukey")
 _TRANSFORM_ALIASES = {"logit": "logit", "plo": "logit", "freeman-tukey": "freeman-tukey",
                       "pft": "freeman-tukey", "ft": "freeman-tukey"}
@@ -91,9 +91,10 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
         Observed effect sizes (one per study).
     vi : array-like of float
         Their sampling variances (strictly positive).
-    method : {"REML", "DL"}
+    method : {"REML", "DL", "EE"}
         Estimator of the between-study variance tau² (restricted maximum likelihood or
-        DerSimonian-Laird); both clipped at 0.
+        DerSimonian-Laird; both clipped at 0), or "EE" for the equal-effects
+        (common-effect) model with tau² fixed at 0 (metafor ``method="EE"``).
     test : {"z", "knha"}
         "z" uses the normal distribution; "knha" the Hartung-Knapp(-Sidik-Jonkman)
         adjustment with a t distribution on k-1 degrees of freedom (metafor
@@ -139,7 +140,7 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
     if test not in ("z", "knha"):
         raise ValueError(f"test must be 'z' or 'knha', got {test!r}")
     k = int(yi.size)
-    tau2 = _tau2_reml(yi, vi) if method == "REML" else _tau2_dl(yi, vi)
+    tau2 = {"REML": _tau2_reml, "DL": _tau2_dl, "EE": lambda *_: 0.0}[method](yi, vi)
 
     weights = 1.0 / (vi + tau2)
     estimate = float(np.sum(weights * yi) / np.sum(weights))
@@ -149,7 +150,10 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
     fixed = np.sum(fixed_weights * yi) / np.sum(fixed_weights)
     q = float(np.sum(fixed_weights * (yi - fixed) ** 2))
     q_p = float(stats.chi2.sf(q, k - 1)) if k > 1 else float("nan")
-    if k > 1:
+    if k > 1 and method == "EE":
+        # metafor, equal-effects model: I² from Q (Higgins & Thompson 2002)
+        i2 = float(max(0.0, 100.0 * (q - (k - 1)) / q)) if q > 0 else 0.0
+    elif k > 1:
         typical_v = (k - 1) * np.sum(fixed_weights) / (np.sum(fixed_weights) ** 2 - np.sum(fixed_weights**2))
         i2 = float(100.0 * tau2 / (tau2 + typical_v))
     else:
@@ -262,7 +266,7 @@ def pool_proportions(events, totals, *, method: str = "REML", transform: str = "
     ----------
     events, totals : array-like of int
         Events (responders, remitters) and the number analysed, per study.
-    method : {"REML", "DL"}
+    method : {"REML", "DL", "EE"}
     transform : {"logit", "freeman-tukey"}
         metafor measures "PLO" and "PFT" (see :func:`escalc_proportions`).
     test : {"z", "knha"}

@@ -162,3 +162,52 @@ def test_egger_detects_planted_asymmetry():
     assert result["intercept"] > 1.5 and result["p"] < 0.001
     symmetric = egger_test(0.2 + rng.normal(0, 1, se.size) * se, se**2)
     assert symmetric["p"] > 0.01
+
+
+# dat.nielweise2007 (Niel-Weise et al. 2007; metadat data-raw/dat.nielweise2007.txt):
+# ci/n2i = catheter infections in the control arms, ai/n1i = in the treated arms.
+NIELWEISE_CI = [3, 3, 9, 7, 6, 4, 3, 2, 19, 2, 7, 1, 5, 11, 0, 1, 3, 1]
+NIELWEISE_N2I = [117, 35, 195, 136, 157, 139, 177, 39, 103, 122, 64, 58, 175, 180, 105, 262, 362, 69]
+NIELWEISE_AI = [0, 1, 2, 0, 5, 1, 1, 1, 1, 1, 0, 0, 3, 6, 0, 0, 1, 4]
+NIELWEISE_N1I = [116, 44, 208, 130, 151, 98, 174, 74, 97, 113, 66, 70, 188, 187, 118, 252, 345, 64]
+
+
+@pytest.mark.parametrize("events, totals, expected", [
+    # res <- rma(measure="PLO", xi=ci, ni=n2i, data=dat.nielweise2007)
+    # predict(res, transf=transf.ilogit)   (metafor tests/testthat/test_analysis_example_stijnen2010.r;
+    # Stijnen, Hamza & Ozdemir 2010, Stat Med, Table II)
+    (NIELWEISE_CI, NIELWEISE_N2I, dict(estimate=-3.3018, se=0.2378, tau2=0.6629,
+                                       proportion=0.0355, ci_low=0.0226, ci_high=0.0554)),
+    # res <- rma(measure="PLO", xi=ai, ni=n1i, data=dat.nielweise2007)
+    (NIELWEISE_AI, NIELWEISE_N1I, dict(estimate=-4.2604, se=0.2589, tau2=0.3928,
+                                       proportion=0.0139, ci_low=0.0084, ci_high=0.0229)),
+])
+def test_pool_proportions_logit_matches_metafor_stijnen2010(events, totals, expected):
+    # includes studies with 0 events, so metafor's add=1/2, to="only0" correction is exercised
+    out = pool_proportions(events, totals, method="REML", transform="logit")
+    for key, value in expected.items():
+        # metafor prints 4 decimals: agreement to rounding (half a unit in the 4th decimal)
+        assert out[key] == pytest.approx(value, abs=5.01e-5), key
+
+
+def test_freeman_tukey_matches_metafor_miller1978():
+    # dat <- data.frame(xi=c(3, 6, 10, 1), ni=c(11, 17, 21, 6))
+    # escalc(measure="PFT", ...): yi*2 and vi*4 as on page 138 of Miller (1978)
+    # (metafor tests/testthat/test_analysis_example_miller1978.r)
+    events, totals = [3, 6, 10, 1], [11, 17, 21, 6]
+    yi, vi = escalc_proportions(events, totals, transform="freeman-tukey")
+    np.testing.assert_allclose(yi * 2, [1.1391, 1.2888, 1.5253, 0.9515], atol=5.01e-5)
+    np.testing.assert_allclose(vi * 4, [0.0870, 0.0571, 0.0465, 0.1538], atol=5.01e-5)
+    # rma(yi, vi, method="EE"); predict(res, transf=transf.ipft.hm, targs=list(ni=dat$ni)) -> 0.3595
+    out = pool_proportions(events, totals, method="EE", transform="freeman-tukey")
+    assert out["estimate"] * 2 == pytest.approx(1.3093, abs=5.01e-5)
+    assert out["proportion"] == pytest.approx(0.3595, abs=5.01e-5)
+
+
+def test_freeman_tukey_back_transform_matches_metafor_with_0_and_100_percent():
+    # dat <- data.frame(xi=c(0, 4, 9, 16, 20), ni=c(10, 10, 15, 20, 20))
+    # res <- rma(yi, vi, method="EE", data=escalc(measure="PFT", xi=xi, ni=ni, data=dat, add=0))
+    # predict(res, transf=transf.ipft.hm, targs=list(ni=dat$ni)) -> 0.6886 [0.5734, 0.7943]
+    out = pool_proportions([0, 4, 9, 16, 20], [10, 10, 15, 20, 20], method="EE", transform="freeman-tukey")
+    assert out["tau2"] == 0.0
+    assert (out["proportion"], out["ci_low"], out["ci_high"]) == pytest.approx((0.6886, 0.5734, 0.7943), abs=5.01e-5)
