@@ -16,6 +16,10 @@ import yaml
 configfile: "config/default.yaml"
 
 WORK = config.get("workdir", ".work")
+
+# Rules that stay on the submitting machine under a cluster executor (profiles/slurm): cheap
+# bookkeeping and the book build, which needs TeX.
+localrules: all, claim, validate_literature, stage_book, scoreboard, data_dictionary, reproducibility, html, pdf, publish
 SITE = f"{WORK}/site"
 PDF_NAME = "ketamine-trd.pdf"
 
@@ -51,6 +55,15 @@ def claim_data(wildcards):
     return files
 
 
+def make_batches(items, size, label):
+    """Group per-subject work into jobs of `size` items (imports are paid once per job).
+    size 1 gives one job per item, named by `label(item)`; larger sizes give `batch-NNN` jobs."""
+    size = max(1, int(size))
+    if size == 1:
+        return {label(item): [item] for item in items}
+    return {f"batch-{start // size + 1:03d}": items[start:start + size] for start in range(0, len(items), size)}
+
+
 # ---------------------------------------------------------------- DTI trial (claim dti-neuroplasticity)
 DTI = config["dti"]
 DTI_ROOT = DTI["root"]
@@ -74,6 +87,8 @@ def dwi_files(participant, session):
 
 ALL_DWI_FILES = [path for participant in DTI_SUBJECTS for session in DTI_SESSIONS
                  for path in dwi_files(participant, session).values()]
+DTI_BATCHES = make_batches([(participant, session) for participant in DTI_SUBJECTS for session in DTI_SESSIONS],
+                           DTI.get("batch_size", 1), lambda item: f"{item[0]}_ses-{item[1]}")
 
 if DTI["mode"] == "synthetic":
 
@@ -111,31 +126,34 @@ rule discover_dti:
 
 
 rule dti_roi:
-    """Tensor fit and ROI mean diffusivity for one participant and session."""
+    """Tensor fit and ROI mean diffusivity for a batch of sessions (config dti.batch_size;
+    1 = one job per participant and session)."""
     input:
         manifest=f"{WORK}/dti/manifest.tsv",
-        files=lambda wildcards: list(dwi_files(wildcards.participant, wildcards.session).values()),
+        files=lambda wildcards: [path for participant, session in DTI_BATCHES[wildcards.batch]
+                                 for path in dwi_files(participant, session).values()],
         atlas=DTI["atlas"],
         labels=DTI["atlas_labels"],
         code="analysis/imaging/dti.py",
     output:
-        table=f"{WORK}/dti/roi/{{participant}}_ses-{{session}}_roi-md.tsv",
-        qc=f"{WORK}/dti/roi/{{participant}}_ses-{{session}}_qc.tsv",
+        table=f"{WORK}/dti/roi/{{batch}}_roi-md.tsv",
+        qc=f"{WORK}/dti/roi/{{batch}}_qc.tsv",
     wildcard_constraints:
-        participant="sub-[A-Za-z0-9]+",
-        session="pre|post",
+        batch="(sub-[A-Za-z0-9]+_ses-(pre|post))|(batch-[0-9]+)",
+    params:
+        pairs=lambda wildcards: " ".join(f"{participant}:{session}"
+                                         for participant, session in DTI_BATCHES[wildcards.batch]),
+    message:
+        "Fitting the diffusion tensor: {wildcards.batch}"
     shell:
-        "python -m analysis dti-roi --manifest {input.manifest} --participant {wildcards.participant}"
-        " --session {wildcards.session} --atlas {input.atlas} --labels {input.labels}"
-        " --out {output.table} --qc {output.qc}"
+        "python -m analysis dti-roi --manifest {input.manifest} --items {params.pairs}"
+        " --atlas {input.atlas} --labels {input.labels} --out {output.table} --qc {output.qc}"
 
 
 rule collect_dti:
     input:
-        tables=expand(f"{WORK}/dti/roi/{{participant}}_ses-{{session}}_roi-md.tsv", participant=DTI_SUBJECTS,
-                      session=DTI_SESSIONS),
-        qc=expand(f"{WORK}/dti/roi/{{participant}}_ses-{{session}}_qc.tsv", participant=DTI_SUBJECTS,
-                  session=DTI_SESSIONS),
+        tables=expand(f"{WORK}/dti/roi/{{batch}}_roi-md.tsv", batch=list(DTI_BATCHES)),
+        qc=expand(f"{WORK}/dti/roi/{{batch}}_qc.tsv", batch=list(DTI_BATCHES)),
     output:
         table=f"{WORK}/dti/roi_md.tsv",
         qc=f"{WORK}/dti/qc.tsv",
@@ -158,6 +176,9 @@ else:
 
     with open(FMRI["participants"], newline="", encoding="utf-8") as stream:
         FMRI_SUBJECTS = [row["participant_id"] for row in csv.DictReader(stream, delimiter="\t")]
+
+
+FMRI_BATCHES = make_batches(FMRI_SUBJECTS, FMRI.get("batch_size", 1), lambda participant: participant)
 
 
 def bold_files(participant):
@@ -188,24 +209,32 @@ if FMRI["mode"] == "synthetic":
 
 
 rule fmri_timeseries:
-    """Confound-cleaned ROI time series of one participant (nilearn)."""
+    """Confound-cleaned ROI time series (nilearn) of a batch of participants (config
+    fmri.batch_size; 1 = one job per participant)."""
     input:
-        unpack(lambda wildcards: bold_files(wildcards.participant)),
+        bold=lambda wildcards: [bold_files(participant)["bold"] for participant in FMRI_BATCHES[wildcards.batch]],
+        mask=lambda wildcards: [bold_files(participant)["mask"] for participant in FMRI_BATCHES[wildcards.batch]],
+        confounds=lambda wildcards: [bold_files(participant)["confounds"]
+                                     for participant in FMRI_BATCHES[wildcards.batch]],
         rois=FMRI["rois"],
         code="analysis/imaging/fmri.py",
     output:
-        series=f"{WORK}/fmri/timeseries/{{participant}}_timeseries.tsv",
-        qc=f"{WORK}/fmri/timeseries/{{participant}}_qc.tsv",
+        series=directory(f"{WORK}/fmri/timeseries/{{batch}}"),
+        qc=f"{WORK}/fmri/timeseries/{{batch}}_qc.tsv",
     wildcard_constraints:
-        participant="sub-[A-Za-z0-9]+",
+        batch="(sub-[A-Za-z0-9]+)|(batch-[0-9]+)",
+    params:
+        participants=lambda wildcards: " ".join(FMRI_BATCHES[wildcards.batch]),
+    message:
+        "Extracting ROI time series: {wildcards.batch}"
     shell:
         "python -m analysis fmri-timeseries --bold {input.bold} --mask {input.mask} --rois {input.rois}"
-        " --participant {wildcards.participant} --out {output.series} --qc {output.qc}"
+        " --participant {params.participants} --out-dir {output.series} --qc {output.qc}"
 
 
 rule collect_fmri:
     input:
-        expand(f"{WORK}/fmri/timeseries/{{participant}}_qc.tsv", participant=FMRI_SUBJECTS),
+        expand(f"{WORK}/fmri/timeseries/{{batch}}_qc.tsv", batch=list(FMRI_BATCHES)),
     output:
         f"{WORK}/fmri/qc.tsv",
     shell:

@@ -11,10 +11,10 @@ reproducibility OUT          generate the reproducibility appendix
 publish                      publish a finished build into _build/ and results/
 simulate-dti ROOT            write the synthetic DTI trial (BIDS derivatives) under ROOT
 discover-dti                 find every participant's DWI with pybids; write a manifest
-dti-roi                      fit the tensor for one participant and session; write ROI MD and QC
+dti-roi                      fit the tensor for a batch of participant:session pairs; write ROI MD and QC
 collect-dti                  combine the per-session tables into roi_md.tsv and qc.tsv (validated)
 simulate-fmri ROOT           write the synthetic baseline fMRI cohort (fMRIPrep-style) under ROOT
-fmri-timeseries              confound-cleaned ROI time series of one participant
+fmri-timeseries              confound-cleaned ROI time series of one participant or a batch
 collect-fmri                 combine the per-participant QC rows into one table
 """
 from __future__ import annotations
@@ -89,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
     roi = commands.add_parser("dti-roi")
     roi.add_argument("--manifest", required=True)
-    roi.add_argument("--participant", required=True)
-    roi.add_argument("--session", required=True)
+    roi.add_argument("--participant", help="one participant (with --session)")
+    roi.add_argument("--session", help="one session (with --participant)")
+    roi.add_argument("--items", nargs="+", metavar="PARTICIPANT:SESSION",
+                     help="a batch of participant:session pairs fitted in one process")
     roi.add_argument("--atlas", required=True)
     roi.add_argument("--labels", required=True)
     roi.add_argument("--out", required=True)
@@ -108,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     simulate_fmri.add_argument("--seed", type=int, default=7501)
 
     series = commands.add_parser("fmri-timeseries")
-    series.add_argument("--bold", required=True)
-    series.add_argument("--mask", required=True)
+    series.add_argument("--bold", nargs="+", required=True)
+    series.add_argument("--mask", nargs="+", required=True)
     series.add_argument("--rois", required=True)
-    series.add_argument("--participant", required=True)
-    series.add_argument("--out", required=True)
+    series.add_argument("--participant", nargs="+", required=True)
+    series.add_argument("--out", help="time-series TSV of one participant")
+    series.add_argument("--out-dir", help="folder for the time series of a batch of participants")
     series.add_argument("--qc", required=True)
 
     collect_fmri = commands.add_parser("collect-fmri")
@@ -214,24 +217,36 @@ def main(argv: list[str] | None = None) -> int:
 
         from .imaging import ImagingInputError, roi_mean_md
 
+        if args.items:
+            items = [tuple(item.split(":", 1)) for item in args.items]
+            if any(len(item) != 2 for item in items):
+                parser.error("--items expects PARTICIPANT:SESSION pairs")
+        elif args.participant and args.session:
+            items = [(args.participant, args.session)]
+        else:
+            parser.error("dti-roi needs --items or both --participant and --session")
         manifest = pd.read_csv(args.manifest, sep="\t")
-        row = manifest[(manifest["participant_id"] == args.participant) & (manifest["session"] == args.session)]
-        if len(row) != 1:
-            print(f"error: {args.manifest}: no entry for {args.participant}, session {args.session}", file=sys.stderr)
-            return 1
-        row = row.iloc[0]
-        try:
-            table, qc = roi_mean_md(row["dwi"], row["bval"], row["bvec"], args.atlas, mask=row["mask"],
-                                    labels=args.labels, return_qc=True)
-        except ImagingInputError as error:
-            print(f"error: {args.participant}, session {args.session}: {error}", file=sys.stderr)
-            return 1
-        table.insert(0, "session", args.session)
-        table.insert(0, "participant_id", args.participant)
-        qc.insert(0, "session", args.session)
-        qc.insert(0, "participant_id", args.participant)
-        _write(args.out, table.to_csv(sep="\t", index=False, float_format="%.10g"))
-        _write(args.qc, qc.to_csv(sep="\t", index=False, float_format="%.6g"))
+        tables, qcs = [], []
+        for participant, session in items:  # one process per batch: imports are paid once
+            row = manifest[(manifest["participant_id"] == participant) & (manifest["session"] == session)]
+            if len(row) != 1:
+                print(f"error: {args.manifest}: no entry for {participant}, session {session}", file=sys.stderr)
+                return 1
+            row = row.iloc[0]
+            try:
+                table, qc = roi_mean_md(row["dwi"], row["bval"], row["bvec"], args.atlas, mask=row["mask"],
+                                        labels=args.labels, return_qc=True)
+            except ImagingInputError as error:
+                print(f"error: {participant}, session {session}: {error}", file=sys.stderr)
+                return 1
+            for frame in (table, qc):
+                frame.insert(0, "session", session)
+                frame.insert(0, "participant_id", participant)
+            tables.append(table)
+            qcs.append(qc)
+        # written only after every item of the batch succeeded: no half-written derivatives
+        _write(args.out, pd.concat(tables, ignore_index=True).to_csv(sep="\t", index=False, float_format="%.10g"))
+        _write(args.qc, pd.concat(qcs, ignore_index=True).to_csv(sep="\t", index=False, float_format="%.6g"))
         return 0
 
     if args.command == "collect-dti":
@@ -284,18 +299,30 @@ def main(argv: list[str] | None = None) -> int:
         from .imaging import ImagingInputError
         from .imaging.fmri import extract_roi_timeseries
 
+        if not len(args.bold) == len(args.mask) == len(args.participant):
+            parser.error("--bold, --mask and --participant need one entry per participant each")
+        if (args.out is None) == (args.out_dir is None):
+            parser.error("give --out (one participant) or --out-dir (a batch)")
+        if args.out is not None and len(args.participant) != 1:
+            parser.error("--out takes one participant; use --out-dir for a batch")
         rois = pd.read_csv(args.rois, sep="\t")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                timeseries, qc = extract_roi_timeseries(args.bold, rois, mask=args.mask)
-        except (ImagingInputError, ValueError) as error:
-            print(f"error: {args.participant}: {error}", file=sys.stderr)
-            return 1
-        _write(args.out, pd.DataFrame(timeseries, columns=rois["name"]).to_csv(sep="\t", index=False,
-                                                                              float_format="%.7g"))
-        _write(args.qc, pd.DataFrame([{"participant_id": args.participant, **qc, "timeseries": args.out}]).to_csv(
-            sep="\t", index=False, float_format="%.6g"))
+        series, rows = {}, []
+        for participant, bold, mask in zip(args.participant, args.bold, args.mask):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)
+                    timeseries, qc = extract_roi_timeseries(bold, rois, mask=mask)
+            except (ImagingInputError, ValueError) as error:
+                print(f"error: {participant}: {error}", file=sys.stderr)
+                return 1
+            out = args.out or str(Path(args.out_dir) / f"{participant}_timeseries.tsv")
+            series[out] = pd.DataFrame(timeseries, columns=rois["name"]).to_csv(sep="\t", index=False,
+                                                                               float_format="%.7g")
+            rows.append({"participant_id": participant, **qc, "timeseries": out})
+        # written only after every participant of the batch succeeded
+        for out, text in series.items():
+            _write(out, text)
+        _write(args.qc, pd.DataFrame(rows).to_csv(sep="\t", index=False, float_format="%.6g"))
         return 0
 
     if args.command == "collect-fmri":

@@ -17,7 +17,7 @@ import yaml
 
 from . import paths
 
-__all__ = ["load_config", "run_notebook", "stage_book", "publish"]
+__all__ = ["load_config", "scaled_config", "run_notebook", "stage_book", "publish"]
 
 _BOOK_ROOT_FILES = ("_config.yml", "_toc.yml")
 
@@ -29,6 +29,42 @@ def load_config(path: str | Path) -> dict:
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(config, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
+    return config
+
+
+def scaled_config(base: dict, n_participants: int, root: str | Path) -> dict:
+    """A run profile like ``base`` with synthetic cohorts of ``n_participants`` each, whose
+    generated data and staging folder live under ``root`` (for benchmarks and scale tests).
+
+    Every path under ``data/synthetic/`` or the base ``workdir`` is moved under ``root``;
+    real inputs (the literature table) are kept.
+
+    Examples
+    --------
+    >>> base = {"workdir": ".work", "dti": {"root": "data/synthetic/dti", "synthetic": {"n_participants": 98}}}
+    >>> scaled_config(base, 800, "/tmp/s")["dti"]
+    {'root': '/tmp/s/data/synthetic/dti', 'synthetic': {'n_participants': 800}}
+    """
+    root = Path(root)
+    workdir = str(base.get("workdir", ".work"))
+
+    def move(value):
+        if isinstance(value, dict):
+            return {key: move(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [move(item) for item in value]
+        if isinstance(value, str):
+            if value.startswith("data/synthetic/"):
+                return str(root / value)
+            if value == workdir or value.startswith(workdir + "/"):
+                return str(root / value)
+        return value
+
+    config = move(base)
+    for section in ("dti", "fmri"):
+        if section in config and "synthetic" in config[section]:
+            config[section]["synthetic"]["n_participants"] = int(n_participants)
+    config["profile"] = f"{base.get('profile', 'default')}-n{int(n_participants)}"
     return config
 
 

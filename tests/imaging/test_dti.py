@@ -125,3 +125,36 @@ def test_cli_bad_input_leaves_no_output(tmp_path):
                  "--atlas", str(atlas_path), "--labels", str(labels), "--out", str(out), "--qc", str(qc)])
     assert code == 1
     assert not out.exists() and not qc.exists()
+
+
+def test_cli_batch_fits_every_session_and_fails_whole(tmp_path):
+    """A batch job fits each participant:session in one process; one bad session fails the
+    whole batch and leaves no output (Snakemake re-runs the batch after the fix)."""
+    import pandas as pd
+
+    from analysis.__main__ import main
+
+    dwi_path, bval_path, bvec_path, atlas_path = _write_phantom(tmp_path)
+    rows = [{"participant_id": "sub-01", "session": session, "dwi": dwi_path, "bval": bval_path,
+             "bvec": bvec_path, "mask": atlas_path} for session in ("pre", "post")]
+    manifest = tmp_path / "manifest.tsv"
+    pd.DataFrame(rows).to_csv(manifest, sep="\t", index=False)
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("index\tname\n1\tL_BA10\n")
+    out, qc = tmp_path / "out" / "batch-001_roi-md.tsv", tmp_path / "out" / "batch-001_qc.tsv"
+    arguments = ["dti-roi", "--manifest", str(manifest), "--atlas", str(atlas_path), "--labels", str(labels),
+                 "--out", str(out), "--qc", str(qc)]
+    assert main(arguments + ["--items", "sub-01:pre", "sub-01:post"]) == 0
+    table = pd.read_csv(out, sep="\t")
+    assert table[["participant_id", "session"]].drop_duplicates().values.tolist() == [["sub-01", "pre"],
+                                                                                     ["sub-01", "post"]]
+    single = tmp_path / "single.tsv"
+    assert main(["dti-roi", "--manifest", str(manifest), "--participant", "sub-01", "--session", "post",
+                 "--atlas", str(atlas_path), "--labels", str(labels), "--out", str(single),
+                 "--qc", str(tmp_path / "single_qc.tsv")]) == 0
+    pd.testing.assert_frame_equal(table[table["session"] == "post"].reset_index(drop=True), pd.read_csv(single, sep="\t"))
+
+    out.unlink()
+    qc.unlink()
+    assert main(arguments + ["--items", "sub-01:pre", "sub-02:pre"]) == 1  # sub-02 is not in the manifest
+    assert not out.exists() and not qc.exists()

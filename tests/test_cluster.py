@@ -1,0 +1,54 @@
+"""The SLURM profile: an n = 800 cohort plans as batched cluster jobs (dry run; no cluster here)."""
+import re
+
+import yaml
+
+from analysis.workflow import load_config, scaled_config
+
+from .conftest import ROOT, snakemake
+
+PROFILE = ROOT / "profiles" / "slurm"
+
+
+def _job_counts(stdout: str) -> dict[str, int]:
+    table = stdout[stdout.index("Job stats:"):]
+    return {name: int(count) for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.MULTILINE)}
+
+
+def test_slurm_profile_uses_the_executor_plugin_with_resources():
+    profile = yaml.safe_load((PROFILE / "config.yaml").read_text(encoding="utf-8"))
+    assert profile["executor"] == "slurm"
+    assert {"runtime", "mem_mb", "slurm_partition"} <= set(profile["default-resources"])
+    assert {"dti_roi", "fmri_timeseries", "execute_claim"} <= set(profile["set-resources"])
+    import snakemake_executor_plugin_slurm  # noqa: F401  (pinned in requirements.txt)
+
+
+def test_slurm_dry_run_of_an_800_participant_workflow(tmp_path):
+    config = scaled_config(load_config(ROOT / "config" / "default.yaml"), 800, tmp_path)
+    config_file = tmp_path / "scale-800.yaml"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    result = snakemake("--profile", str(PROFILE), "--configfile", str(config_file), "--dry-run", "--quiet", "rules",
+                       timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = _job_counts(result.stdout)
+    profile = yaml.safe_load((PROFILE / "config.yaml").read_text(encoding="utf-8"))
+    batch = {entry.split("=", 1)[0]: yaml.safe_load(entry.split("=", 1)[1])["batch_size"] for entry in profile["config"]}
+    # 800 participants x 2 sessions in DTI batches; 800 fMRI participants in batches
+    assert counts["dti_roi"] == -(-1600 // batch["dti"])
+    assert counts["fmri_timeseries"] == -(-800 // batch["fmri"])
+    assert counts["simulate_dti"] == counts["simulate_fmri"] == counts["collect_dti"] == counts["collect_fmri"] == 1
+    assert counts["execute_claim"] == 3
+    assert counts["publish"] == 1 and counts["pdf"] == 1
+    assert not (tmp_path / ".work").exists()  # a dry run writes nothing
+
+
+def test_batch_size_one_gives_one_job_per_participant_and_session(tmp_path):
+    config = scaled_config(load_config(ROOT / "config" / "default.yaml"), 20, tmp_path)
+    config["dti"]["batch_size"] = 1
+    config["fmri"]["batch_size"] = 1
+    config_file = tmp_path / "scale-20.yaml"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    result = snakemake("--configfile", str(config_file), "--dry-run", "--quiet", "rules", timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = _job_counts(result.stdout)
+    assert counts["dti_roi"] == 40 and counts["fmri_timeseries"] == 20
