@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 CONFIG ?= config/default.yaml
 CORES ?= 2
+BENCH_ARGS ?=
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
@@ -13,13 +14,14 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 SNAKEMAKE := snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --rerun-incomplete
 
-.PHONY: book test claim dry-run clean freeze sysdeps help
+.PHONY: book test bench claim dry-run clean freeze sysdeps help
 
 help:
 	@echo "make book    build data, notebooks, HTML and PDF into _build/ (CONFIG=$(CONFIG))"
 	@echo "make test    run the test suite"
 	@echo "make claim CLAIM=response-rates   re-execute one claim notebook"
 	@echo "make dry-run show what the workflow would run and why"
+	@echo "make bench   measure build and stage performance (about 45 min); BENCH_ARGS=--quick for a short run"
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +41,11 @@ claim: $(STAMP)
 
 dry-run: $(STAMP)
 	$(SNAKEMAKE) --dry-run --reason
+
+bench: $(STAMP) sysdeps
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	@mkdir -p results && cp benchmarks/results/benchmarks.json results/benchmarks.json
+	@echo "benchmarks: benchmarks/results/benchmarks.json (shown in the book's appendix after the next make book)"
 
 test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest

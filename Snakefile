@@ -30,7 +30,11 @@ BOOK_SOURCES = ["_config.yml", "_toc.yml"] + sorted(
     str(path) for path in Path("book").rglob("*")
     if path.is_file() and "_generated" not in path.parts and ".ipynb_checkpoints" not in path.parts
     and not (path.parent.name == "claims" and path.suffix == ".ipynb"))
-GENERATED = [f"{SITE}/book/_generated/{name}.md" for name in ("scoreboard", "data-dictionary", "reproducibility")]
+GENERATED = [f"{SITE}/book/_generated/{name}.md"
+             for name in ("scoreboard", "data-dictionary", "reproducibility", "benchmarks")]
+# Written by `make bench` (benchmarks/run.py), committed; shown in the appendix and copied to results/.
+BENCHMARK_REPORT = "benchmarks/results/benchmarks.json"
+BENCHMARK_COPY = [f"{WORK}/results/benchmarks.json"] if Path(BENCHMARK_REPORT).exists() else []
 EXECUTED = [f"{SITE}/book/claims/{claim}.ipynb" for claim in CLAIMS]
 RESULTS = [f"{WORK}/results/{claim}.json" for claim in CLAIMS]
 LITERATURE = config["literature"]["studies"]
@@ -338,6 +342,19 @@ rule reproducibility:
         " --data {input.data} --results {input.results}"
 
 
+rule benchmarks_page:
+    input:
+        report=[BENCHMARK_REPORT] if BENCHMARK_COPY else [],
+        code="analysis/book_pages.py",
+    output:
+        page=f"{SITE}/book/_generated/benchmarks.md",
+        results_copy=BENCHMARK_COPY,
+    params:
+        report=f"--report {BENCHMARK_REPORT} --copy {BENCHMARK_COPY[0]}" if BENCHMARK_COPY else "",
+    shell:
+        "python -m analysis benchmarks-page {output.page} {params.report}"
+
+
 rule html:
     input:
         f"{WORK}/checks/staged.ok",
@@ -372,7 +389,7 @@ rule publish:
     input:
         html=f"{SITE}/_build/html/index.html",
         pdf=f"{SITE}/_build/latex/{PDF_NAME}",
-        results=RESULTS,
+        results=RESULTS + BENCHMARK_COPY,
     output:
         "_build/html/index.html",
         f"_build/pdf/{PDF_NAME}",

@@ -8,6 +8,7 @@ stage-book SITE              copy book sources into the staging folder
 scoreboard OUT               generate the scoreboard page
 data-dictionary OUT          generate the data dictionary and study table page
 reproducibility OUT          generate the reproducibility appendix
+benchmarks-page OUT          generate the performance appendix from make bench's JSON
 publish                      publish a finished build into _build/ and results/
 simulate-dti ROOT            write the synthetic DTI trial (BIDS derivatives) under ROOT
 discover-dti                 find every participant's DWI with pybids; write a manifest
@@ -70,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     repro.add_argument("--notebooks", nargs="*", default=[])
     repro.add_argument("--data", nargs="*", default=[])
     repro.add_argument("--results", nargs="*", default=[])
+
+    bench = commands.add_parser("benchmarks-page")
+    bench.add_argument("out")
+    bench.add_argument("--report", default=None, help="benchmarks JSON written by make bench")
+    bench.add_argument("--copy", default=None, help="also copy the report here (into the results)")
 
     pub = commands.add_parser("publish")
     pub.add_argument("--site-build", required=True)
@@ -136,6 +142,17 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
 
+    if args.command == "benchmarks-page":
+        import shutil
+
+        from .book_pages import benchmarks_markdown
+
+        _write(args.out, benchmarks_markdown(Path(args.report) if args.report else None, Path(args.out).parent))
+        if args.copy:
+            Path(args.copy).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(args.report, args.copy)
+        return 0
+
     if args.command == "run-notebook":
         import json
 
@@ -189,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(args.root)
         root.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
+        staging.chmod(0o755)  # mkdtemp makes folders private; the dataset is for everyone to read
         try:
             write_dataset(staging, TrialDesign(n_participants=args.n, seed=args.seed))
             if root.exists():
@@ -281,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(args.root)
         root.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
+        staging.chmod(0o755)  # mkdtemp makes folders private; the dataset is for everyone to read
         try:
             write_dataset(staging, FmriDesign(n_participants=args.n, seed=args.seed))
             if root.exists():

@@ -13,7 +13,7 @@ from . import paths
 from .results import sha256_file
 from .schemas import SCHEMAS
 
-__all__ = ["data_dictionary_markdown", "reproducibility_markdown", "KEY_PACKAGES"]
+__all__ = ["data_dictionary_markdown", "reproducibility_markdown", "benchmarks_markdown", "KEY_PACKAGES"]
 
 KEY_PACKAGES = ("jupyter-book", "sphinx", "myst-nb", "papermill", "snakemake", "numpy", "scipy", "pandas",
                 "statsmodels", "scikit-learn", "matplotlib", "nilearn", "dipy", "nibabel", "pingouin", "pybids")
@@ -111,4 +111,113 @@ def reproducibility_markdown(executed_notebooks: list[Path], data_files: list[Pa
         lines += [f"* - `{Path(notebook).name}`", f"  - {duration:.1f}" if duration is not None else "  - n/a",
                   f"  - {kernel}"]
     lines += [":::", ""]
+    return "\n".join(lines)
+
+
+_CHECK_LABELS = {
+    "cold_build_le_600s": "cold build of the default book <= 10 min (installs excluded)",
+    "noop_rebuild_le_15s": "no-op rebuild <= 15 s",
+    "prose_edit_reexecutes_only_that_claim": "editing one claim's prose re-executes only that claim",
+    "dti_speedup_2core_ge_1_8": "DTI stage >= 1.8x faster on 2 cores than on 1",
+    "fmri_speedup_2core_ge_1_8": "fMRI stage >= 1.8x faster on 2 cores than on 1",
+    "dti_throughput_ge_plain_dipy": "DTI stage throughput >= plain single-process dipy WLS",
+    "peak_memory_le_4gb_at_largest_n": "peak memory of any stage <= 4 GB at the largest cohort",
+}
+
+
+def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
+    """Appendix page from ``benchmarks/results/benchmarks.json`` (written by ``make bench``):
+    targets met or missed, build times, stage throughput, scaling figures."""
+    lines = ["(benchmarks)=", "# Performance benchmarks", ""]
+    if report_json is None or not Path(report_json).exists():
+        lines += ["No benchmark has been recorded yet. Run `make bench` (about 45 minutes on 2 cores); it writes",
+                  "`benchmarks/results/benchmarks.json`, and the next `make book` shows it here.", ""]
+        return "\n".join(lines)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    report = json.loads(Path(report_json).read_text(encoding="utf-8"))
+    machine = report.get("machine", {})
+    lines += [f"Measured by `make bench` on {machine.get('cpus', '?')} CPUs, Python {machine.get('python', '?')}, "
+              f"at commit `{report.get('commit', '?')[:12]}`"
+              + (" (quick mode: small sizes only)" if report.get("quick") else "") + ". "
+              "Times are wall-clock seconds; peak memory is the largest resident set size of a stage's "
+              "process, read from the kernel. Synthetic cohorts, generated from the default seeds.", "",
+              ":::{list-table} Performance targets and whether this run met them.", ":header-rows: 1",
+              ":name: tab-bench-targets", "", "* - Target", "  - Result"]
+    for key, label in _CHECK_LABELS.items():
+        value = report.get("checks", {}).get(key)
+        lines += [f"* - {label}", f"  - {'not measured' if value is None else ('met' if value else 'MISSED')}"]
+    lines += [":::", ""]
+    build = report.get("build")
+    if build:
+        lines += ["## Build", "",
+                  f"- Cold build in a fresh clone: {build['cold_build_s']:.0f} s "
+                  f"(claims executed: {', '.join(build['cold_build_executed'])}).",
+                  f"- No-op rebuild: {build['noop_rebuild_s']:.1f} s "
+                  f"(claims executed: {', '.join(build['noop_rebuild_executed']) or 'none'}).",
+                  f"- Rebuild after editing the prose of `response-rates`: {build['prose_edit_rebuild_s']:.0f} s "
+                  f"(claims executed: {', '.join(build['prose_edit_executed']) or 'none'}).", ""]
+    dti = report.get("dti_throughput")
+    if dti:
+        plain = dti["plain_dipy_wls"]
+        lines += ["## Imaging stages", "",
+                  ":::{list-table} Throughput of the imaging stages (n = "
+                  f"{dti['n_participants']} synthetic participants).", ":header-rows: 1", ":name: tab-bench-stages", "",
+                  "* - Stage", "  - 1 core", "  - 2 cores", "  - Speed-up",
+                  "* - DTI (voxels/s, whole stage under Snakemake)",
+                  f"  - {dti['stage_1core_voxels_per_s']:.0f}", f"  - {dti['stage_2core_voxels_per_s']:.0f}",
+                  f"  - {dti['parallel_speedup']:.2f}x",
+                  "* - plain dipy `TensorModel(fit_method=\"WLS\")`, one process (voxels/s)",
+                  f"  - {plain['voxels_per_s']:.0f}", "  - -", "  - -"]
+        fmri = report.get("fmri_stage")
+        if fmri:
+            lines += ["* - fMRI ROI time series (s per subject)",
+                      f"  - {fmri['stage_1core_s_per_subject']:.2f}", f"  - {fmri['stage_2core_s_per_subject']:.2f}",
+                      f"  - {fmri['parallel_speedup']:.2f}x"]
+        lines += [":::", "",
+                  f"The DTI stage fits {dti['ratio_vs_plain_dipy_2core']:.2f} times as many voxels per second on 2 "
+                  f"cores as a plain single-process dipy loop over the same images "
+                  f"({dti['ratio_vs_plain_dipy_1core']:.2f} times on 1 core, where the difference is the cost of "
+                  "Snakemake, process start-up and the ROI/QC work).", ""]
+    figure_dir = Path(figure_dir)
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    scaling = report.get("scaling")
+    if scaling:
+        figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+        for name, rows in sorted(scaling["stages"].items()):
+            ns = [row["n"] for row in rows]
+            left.plot(ns, [row["seconds"] for row in rows], marker="o", label=name)
+            right.plot(ns, [row["peak_mb"] for row in rows], marker="o", label=name)
+        left.set(xlabel="synthetic participants (n)", ylabel="wall time (s), one process", xscale="log", yscale="log")
+        right.set(xlabel="synthetic participants (n)", ylabel="peak memory (MB)", xscale="log")
+        right.axhline(4096, color="grey", linestyle="--", linewidth=1)
+        left.legend(fontsize=7)
+        figure.tight_layout()
+        figure.savefig(figure_dir / "benchmarks-scaling.png", dpi=120)
+        plt.close(figure)
+        lines += ["## Scaling with cohort size", "",
+                  "```{figure} benchmarks-scaling.png", ":name: fig-bench-scaling", ":width: 100%", "",
+                  "Wall time (left) and peak memory (right) of each stage run as one process, against the size of "
+                  "the synthetic cohorts. The dashed line is the 4 GB memory target.", "```", "",
+                  ":::{list-table} Least-squares slope of stage time against n.", ":header-rows: 1",
+                  ":name: tab-bench-slopes", "", "* - Stage", "  - Seconds per participant", "  - Intercept (s)"]
+        for name, fit in sorted(scaling["fit"].items()):
+            lines += [f"* - {name}", f"  - {fit['seconds_per_participant']:.4f}", f"  - {fit['intercept_s']:.2f}"]
+        lines += [":::", ""]
+    prediction = report.get("prediction")
+    if prediction:
+        figure, axis = plt.subplots(figsize=(4.5, 3.2))
+        runs = prediction["runs"]
+        axis.plot([row["n_permutations"] for row in runs], [row["seconds"] for row in runs], marker="o")
+        axis.set(xlabel="label permutations", ylabel="predict_response time (s)")
+        figure.tight_layout()
+        figure.savefig(figure_dir / "benchmarks-prediction.png", dpi=120)
+        plt.close(figure)
+        lines += ["## Prediction", "",
+                  "```{figure} benchmarks-prediction.png", ":name: fig-bench-prediction", ":width: 60%", "",
+                  f"Time of `predict_response` (n = {prediction['n_participants']}) against the number of label "
+                  "permutations for the p-value.", "```", ""]
     return "\n".join(lines)

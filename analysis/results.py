@@ -46,6 +46,7 @@ def write_results(path: str | Path, payload: dict) -> Path:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         stream.write(text)
+    os.chmod(temporary, 0o644)  # mkstemp makes files private; results are for everyone to read
     os.replace(temporary, path)
     return path
 

@@ -80,6 +80,7 @@ def run_notebook(source: Path, output: Path, parameters: dict, *, failed_dir: Pa
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=".ipynb")
     os.close(handle)
+    os.chmod(temporary, 0o644)  # mkstemp makes files private
     try:
         papermill.execute_notebook(str(source), temporary, parameters=parameters, cwd=str(paths.ROOT),
                                    kernel_name="python3", progress_bar=False, log_output=False,

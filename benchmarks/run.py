@@ -1,0 +1,345 @@
+"""Benchmarks of the book build and its imaging stages; writes one JSON file.
+
+    python benchmarks/run.py                      # everything (about 45 min on 2 cores)
+    python benchmarks/run.py --quick              # small sizes, no cold build (a few minutes)
+    python benchmarks/run.py --only scaling --sizes 50 100
+
+Cases (each a key in the JSON):
+
+- ``build``: cold ``snakemake`` in a fresh clone (package installs excluded: the clone uses
+  this checkout's ``.venv``), a no-op rebuild, and a rebuild after editing one claim's prose
+  (which claims re-executed is recorded).
+- ``dti_throughput``: voxels fitted per second by the DTI stage (``python -m analysis dti-roi``
+  batch jobs under Snakemake, 1 and 2 cores) against plain single-process dipy
+  ``TensorModel(fit_method="WLS")`` on the same images, measured in the same run.
+- ``fmri_stage``: the fMRI stage (ROI time series) with 1 and 2 cores, seconds per subject.
+- ``prediction``: ``predict_response`` time against ``n_permutations``.
+- ``scaling``: for synthetic cohorts of each size, wall time and peak memory (maximum
+  resident set size of the stage's process) of every stage, run as one process each, with
+  a least-squares slope of time against n.
+
+Peak memory is read from the kernel (``wait4`` rusage) for each stage's process, so it does
+not depend on sampling. Nothing here writes outside a temporary folder except ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis.workflow import load_config, scaled_config  # noqa: E402
+
+BIN = Path(sys.executable).parent
+ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", PYTHONHASHSEED="0",
+           MPLBACKEND="module://matplotlib_inline.backend_inline")
+TARGETS = {"cold_build_s": 600, "noop_rebuild_s": 15, "parallel_speedup": 1.8, "peak_memory_mb_at_800": 4096,
+           "dti_throughput_ratio": 1.0}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def measure(command: list[str], *, cwd: Path = ROOT, check: bool = True) -> dict:
+    """Run a command; return wall seconds, the peak RSS (MB) of its largest process and its output."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as stream:
+        process = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=stream, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        stream.seek(0)
+        output = stream.read()
+    if check and process.returncode != 0:
+        raise RuntimeError(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n{output[-3000:]}")
+    # ru_maxrss is in KiB on Linux; for a process that waited for children it covers the
+    # largest of them too (RUSAGE_CHILDREN semantics of wait4), not their sum
+    return {"seconds": round(seconds, 3), "peak_mb": round(usage.ru_maxrss / 1024, 1), "output": output,
+            "returncode": process.returncode}
+
+
+def snakemake(cwd: Path, *args: str, cores: int = 2, check: bool = True) -> dict:
+    return measure([str(BIN / "snakemake"), "--cores", str(cores), *args], cwd=cwd, check=check)
+
+
+def executed_claims(output: str) -> list[str]:
+    return sorted({line.split("book/claims/")[1].split(".ipynb")[0] for line in output.splitlines()
+                   if "Executing the claim notebook book/claims/" in line})
+
+
+def write_config(config: dict, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------------ cases
+def bench_build(scratch: Path) -> dict:
+    clone = scratch / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    log("cold build in a fresh clone (snakemake --cores 2)")
+    cold = snakemake(clone)
+    log(f"cold build: {cold['seconds']:.0f} s")
+    noop = snakemake(clone)
+    log(f"no-op rebuild: {noop['seconds']:.1f} s")
+    notebook = clone / "book" / "claims" / "response-rates.ipynb"
+    content = json.loads(notebook.read_text(encoding="utf-8"))
+    cell = next(cell for cell in content["cells"] if cell["cell_type"] == "markdown")
+    cell["source"] = "".join(cell["source"]) + "\n\n(A benchmark edit of this chapter's prose.)\n"
+    notebook.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    prose = snakemake(clone)
+    log(f"rebuild after a prose edit: {prose['seconds']:.0f} s, re-executed {executed_claims(prose['output'])}")
+    return {
+        "cold_build_s": cold["seconds"],
+        "cold_build_executed": executed_claims(cold["output"]),
+        "noop_rebuild_s": noop["seconds"],
+        "noop_rebuild_executed": executed_claims(noop["output"]),
+        "prose_edit_rebuild_s": prose["seconds"],
+        "prose_edit_executed": executed_claims(prose["output"]),
+    }
+
+
+def _scaled(scratch: Path, n: int, **batch) -> Path:
+    config = scaled_config(load_config(ROOT / "config" / "default.yaml"), n, scratch / f"n{n}")
+    for section, size in batch.items():
+        config[section]["batch_size"] = size
+    (scratch / f"n{n}").mkdir(parents=True, exist_ok=True)
+    return write_config(config, scratch / f"n{n}" / "config.yaml")
+
+
+def _dti_voxels(root: Path) -> int:
+    import nibabel as nib
+    import numpy as np
+
+    masks = sorted(root.glob("sub-*/ses-*/dwi/*_desc-brain_mask.nii.gz"))
+    return int(sum(np.count_nonzero(np.asarray(nib.load(path).dataobj)) for path in masks))
+
+
+def plain_dipy_wls(root: Path) -> dict:
+    """Plain single-process dipy: load each DWI and fit TensorModel(fit_method="WLS") in its mask."""
+    import nibabel as nib
+    import numpy as np
+    from dipy.core.gradients import gradient_table
+    from dipy.io import read_bvals_bvecs
+    from dipy.reconst.dti import TensorModel
+
+    dwis = sorted(root.glob("sub-*/ses-*/dwi/*_desc-preproc_dwi.nii.gz"))
+    voxels = 0
+    start = time.perf_counter()
+    for dwi in dwis:
+        stem = str(dwi).removesuffix(".nii.gz")
+        bvals, bvecs = read_bvals_bvecs(f"{stem}.bval", f"{stem}.bvec")
+        mask = np.asarray(nib.load(str(dwi).replace("_desc-preproc_dwi", "_desc-brain_mask")).dataobj) > 0
+        data = np.asarray(nib.load(dwi).dataobj, dtype=np.float64)
+        fit = TensorModel(gradient_table(bvals, bvecs=bvecs), fit_method="WLS").fit(data, mask=mask)
+        fit.md  # noqa: B018  (computed, as the pipeline does)
+        voxels += int(mask.sum())
+    seconds = time.perf_counter() - start
+    return {"seconds": round(seconds, 3), "voxels": voxels, "voxels_per_s": round(voxels / seconds, 1),
+            "sessions": len(dwis)}
+
+
+def bench_dti(scratch: Path, n: int) -> dict:
+    """The DTI stage under Snakemake with 1 and 2 cores against plain dipy on the same images."""
+    config = _scaled(scratch, n)
+    directory = config.parent
+    snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/dti/manifest.tsv")
+    root = directory / "data" / "synthetic" / "dti"
+    voxels = _dti_voxels(root)
+    result = {"n_participants": n, "sessions": 2 * n, "voxels": voxels}
+    snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/dti/roi_md.tsv")  # warm-up: caches, bytecode
+    for cores in (1, 2):
+        shutil.rmtree(directory / ".work" / "dti" / "roi", ignore_errors=True)
+        run = snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/dti/roi_md.tsv", cores=cores)
+        result[f"stage_{cores}core_s"] = run["seconds"]
+        result[f"stage_{cores}core_voxels_per_s"] = round(voxels / run["seconds"], 1)
+        log(f"DTI stage, {cores} core(s): {run['seconds']:.1f} s ({voxels / run['seconds']:.0f} voxels/s)")
+    plain = subprocess.run([sys.executable, __file__, "--plain-dipy", str(root)], capture_output=True, text=True,
+                           env=ENV, check=True)
+    result["plain_dipy_wls"] = json.loads(plain.stdout.strip().splitlines()[-1])
+    log(f"plain dipy WLS, 1 process: {result['plain_dipy_wls']['voxels_per_s']:.0f} voxels/s")
+    result["parallel_speedup"] = round(result["stage_1core_s"] / result["stage_2core_s"], 3)
+    result["ratio_vs_plain_dipy_1core"] = round(result["stage_1core_voxels_per_s"]
+                                                / result["plain_dipy_wls"]["voxels_per_s"], 3)
+    result["ratio_vs_plain_dipy_2core"] = round(result["stage_2core_voxels_per_s"]
+                                                / result["plain_dipy_wls"]["voxels_per_s"], 3)
+    return result
+
+
+def bench_fmri(scratch: Path, n: int) -> dict:
+    config = _scaled(scratch, n)
+    directory = config.parent
+    snakemake(ROOT, f"--configfile={config}", f"{directory}/data/synthetic/fmri/participants.tsv")
+    result = {"n_participants": n}
+    snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/fmri/qc.tsv")  # warm-up: caches, bytecode
+    for cores in (1, 2):
+        shutil.rmtree(directory / ".work" / "fmri", ignore_errors=True)
+        run = snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/fmri/qc.tsv", cores=cores)
+        result[f"stage_{cores}core_s"] = run["seconds"]
+        result[f"stage_{cores}core_s_per_subject"] = round(run["seconds"] / n, 4)
+        log(f"fMRI stage, {cores} core(s): {run['seconds']:.1f} s ({run['seconds'] / n:.2f} s per subject)")
+    result["parallel_speedup"] = round(result["stage_1core_s"] / result["stage_2core_s"], 3)
+    return result
+
+
+def prediction_timing(qc_path: Path, participants_path: Path, n_permutations: list[int]) -> list[dict]:
+    import pandas as pd
+
+    from analysis import predict_response
+    from analysis.fmri_prediction import load_timeseries
+
+    series, labels = load_timeseries(pd.read_csv(qc_path, sep="\t"), pd.read_csv(participants_path, sep="\t"))
+    rows = []
+    for permutations in n_permutations:
+        start = time.perf_counter()
+        predict_response(series, labels, random_state=0, n_permutations=permutations)
+        rows.append({"n_permutations": permutations, "seconds": round(time.perf_counter() - start, 3)})
+    return rows
+
+
+def bench_prediction(scratch: Path, n: int, n_permutations: list[int]) -> dict:
+    directory = scratch / f"n{n}"
+    run = subprocess.run([sys.executable, __file__, "--prediction", str(directory / ".work" / "fmri" / "qc.tsv"),
+                          str(directory / "data" / "synthetic" / "fmri" / "participants.tsv"),
+                          *map(str, n_permutations)], capture_output=True, text=True, env=ENV, check=True)
+    rows = json.loads(run.stdout.strip().splitlines()[-1])
+    for row in rows:
+        log(f"predict_response, {row['n_permutations']} permutations: {row['seconds']:.1f} s")
+    return {"n_participants": n, "runs": rows}
+
+
+def bench_scaling(scratch: Path, sizes: list[int]) -> dict:
+    """Each stage as one process (all subjects in one batch), so time and peak memory are the stage's own."""
+    stages = {}
+    for n in sizes:
+        directory = scratch / f"scale-n{n}"
+        dti, fmri, work = directory / "dti", directory / "fmri", directory / "work"
+        python = [sys.executable, "-m", "analysis"]
+        steps = [
+            ("simulate_dti", python + ["simulate-dti", str(dti), "--n", str(n), "--seed", "20231"]),
+            ("discover_dti", python + ["discover-dti", "--root", str(dti), "--participants",
+                                       str(dti / "participants.tsv"), "--out", str(work / "manifest.tsv")]),
+            ("dti_stage", python + ["dti-roi", "--manifest", str(work / "manifest.tsv"), "--items",
+                                    *[f"sub-{i:03d}:{session}" for i in range(1, n + 1) for session in ("pre", "post")],
+                                    "--atlas", str(dti / "atlas" / "atlas-KetamineROIs_dseg.nii.gz"),
+                                    "--labels", str(dti / "atlas" / "atlas-KetamineROIs_dseg.tsv"),
+                                    "--out", str(work / "roi_md.tsv"), "--qc", str(work / "dti_qc.tsv")]),
+            ("simulate_fmri", python + ["simulate-fmri", str(fmri), "--n", str(n), "--seed", "7501"]),
+        ]
+        for name, command in steps:
+            run = measure(command)
+            stages.setdefault(name, []).append({"n": n, "seconds": run["seconds"], "peak_mb": run["peak_mb"]})
+            log(f"n={n} {name}: {run['seconds']:.1f} s, {run['peak_mb']:.0f} MB")
+        participants = [f"sub-{i:03d}" for i in range(1, n + 1)]
+        func = [fmri / p / "func" / f"{p}_task-rest_space-MNI152NLin2009cAsym" for p in participants]
+        run = measure(python + ["fmri-timeseries", "--bold", *[f"{f}_desc-preproc_bold.nii.gz" for f in func],
+                                "--mask", *[f"{f}_desc-brain_mask.nii.gz" for f in func],
+                                "--rois", str(fmri / "rois.tsv"), "--participant", *participants,
+                                "--out-dir", str(work / "timeseries"), "--qc", str(work / "fmri_qc.tsv")])
+        stages.setdefault("fmri_stage", []).append({"n": n, "seconds": run["seconds"], "peak_mb": run["peak_mb"]})
+        log(f"n={n} fmri_stage: {run['seconds']:.1f} s, {run['peak_mb']:.0f} MB")
+        run = measure([sys.executable, __file__, "--prediction", str(work / "fmri_qc.tsv"),
+                       str(fmri / "participants.tsv"), "100"])
+        stages.setdefault("prediction_100perm", []).append({"n": n, "seconds": run["seconds"],
+                                                            "peak_mb": run["peak_mb"]})
+        log(f"n={n} prediction (100 permutations): {run['seconds']:.1f} s, {run['peak_mb']:.0f} MB")
+        shutil.rmtree(directory, ignore_errors=True)  # keep the scratch disk small at n = 800
+    slopes = {}
+    import numpy as np
+
+    for name, rows in stages.items():
+        ns = np.array([row["n"] for row in rows], dtype=float)
+        seconds = np.array([row["seconds"] for row in rows])
+        if len(rows) >= 2:
+            slope, intercept = np.polyfit(ns, seconds, 1)
+            slopes[name] = {"seconds_per_participant": round(float(slope), 5), "intercept_s": round(float(intercept), 3)}
+    peak = max(row["peak_mb"] for rows in stages.values() for row in rows)
+    return {"sizes": sizes, "stages": stages, "fit": slopes, "peak_mb_max": peak}
+
+
+def checks(report: dict) -> dict:
+    """Targets of issue 5, evaluated on what was measured (None when not measured)."""
+    build, dti, fmri, scaling = (report.get(key) for key in ("build", "dti_throughput", "fmri_stage", "scaling"))
+    largest = max(scaling["sizes"]) if scaling else None
+    peak_at_largest = (max(row["peak_mb"] for rows in scaling["stages"].values() for row in rows if row["n"] == largest)
+                       if scaling else None)
+    return {
+        "cold_build_le_600s": None if not build else build["cold_build_s"] <= TARGETS["cold_build_s"],
+        "noop_rebuild_le_15s": None if not build else build["noop_rebuild_s"] <= TARGETS["noop_rebuild_s"],
+        "prose_edit_reexecutes_only_that_claim": None if not build else build["prose_edit_executed"] == ["response-rates"],
+        "dti_speedup_2core_ge_1_8": None if not dti else dti["parallel_speedup"] >= TARGETS["parallel_speedup"],
+        "fmri_speedup_2core_ge_1_8": None if not fmri else fmri["parallel_speedup"] >= TARGETS["parallel_speedup"],
+        "dti_throughput_ge_plain_dipy": None if not dti else dti["ratio_vs_plain_dipy_2core"] >= 1.0,
+        "peak_memory_le_4gb_at_largest_n": None if not scaling else peak_at_largest <= TARGETS["peak_memory_mb_at_800"],
+        "largest_n": largest,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "benchmarks.json"))
+    parser.add_argument("--quick", action="store_true", help="small sizes and no cold build")
+    parser.add_argument("--only", nargs="+", choices=("build", "dti", "fmri", "prediction", "scaling"))
+    parser.add_argument("--sizes", nargs="+", type=int, default=[50, 100, 200, 400, 800])
+    parser.add_argument("--stage-n", type=int, default=98, help="cohort size for the per-stage cases")
+    parser.add_argument("--permutations", nargs="+", type=int, default=[0, 100, 250, 500])
+    parser.add_argument("--scratch", default=None, help="folder for the temporary clone and cohorts")
+    parser.add_argument("--plain-dipy", help=argparse.SUPPRESS)
+    parser.add_argument("--prediction", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.plain_dipy:  # helper mode: one process, so its timing is not disturbed by this one's imports
+        print(json.dumps(plain_dipy_wls(Path(args.plain_dipy))))
+        return 0
+    if args.prediction:
+        qc, participants, *permutations = args.prediction
+        print(json.dumps(prediction_timing(Path(qc), Path(participants), [int(p) for p in permutations])))
+        return 0
+
+    cases = set(args.only or ("build", "dti", "fmri", "prediction", "scaling"))
+    if args.quick:
+        cases.discard("build")
+        args.sizes, args.stage_n, args.permutations = [20, 40], 20, [0, 50]
+    scratch = Path(args.scratch or tempfile.mkdtemp(prefix="ktrd-bench-"))
+    report: dict = {"machine": {"python": platform.python_version(), "platform": platform.platform(),
+                                "cpus": os.cpu_count()},
+                    "targets": TARGETS, "quick": args.quick,
+                    "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                             text=True).stdout.strip()}
+    started = time.perf_counter()
+    try:
+        if "build" in cases:
+            report["build"] = bench_build(scratch)
+        if "dti" in cases:
+            report["dti_throughput"] = bench_dti(scratch, args.stage_n)
+        if "fmri" in cases or "prediction" in cases:
+            report["fmri_stage"] = bench_fmri(scratch, args.stage_n)
+        if "prediction" in cases:
+            report["prediction"] = bench_prediction(scratch, args.stage_n, args.permutations)
+        if "scaling" in cases:
+            report["scaling"] = bench_scaling(scratch, args.sizes)
+    finally:
+        if not args.scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    report["checks"] = checks(report)
+    report["total_s"] = round(time.perf_counter() - started, 1)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    log(f"wrote {out}: {json.dumps(report['checks'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
