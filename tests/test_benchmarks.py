@@ -1,0 +1,86 @@
+"""The benchmark harness (benchmarks/run.py) and the appendix page it feeds."""
+import importlib.util
+import json
+import sys
+
+import pytest
+
+from analysis.book_pages import benchmarks_markdown
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_measure_reads_peak_memory_of_the_process_tree(bench):
+    # a child that holds ~300 MB, started by a shell: the peak covers the grandchild too
+    code = "import numpy as np; a = np.ones(300 * 2**20 // 8); a.sum()"
+    result = bench.measure(["sh", "-c", f"{sys.executable} -c '{code}'"])
+    assert result["peak_mb"] >= 290
+    small = bench.measure([sys.executable, "-c", "pass"])
+    assert small["peak_mb"] < 100 and small["seconds"] > 0
+
+
+def test_measure_reports_failures(bench):
+    with pytest.raises(RuntimeError, match="benchmark command failed"):
+        bench.measure([sys.executable, "-c", "raise SystemExit(3)"])
+
+
+def test_checks_evaluate_targets(bench):
+    report = {
+        "build": {"cold_build_s": 540.0, "noop_rebuild_s": 20.0, "prose_edit_executed": ["response-rates"]},
+        "dti_throughput": {"parallel_speedup": 1.9, "ratio_vs_plain_dipy_2core": 1.4},
+        "fmri_stage": {"parallel_speedup": 1.5},
+        "scaling": {"sizes": [50, 800], "stages": {"a": [{"n": 50, "peak_mb": 5000.0}, {"n": 800, "peak_mb": 900.0}]}},
+    }
+    checks = bench.checks(report)
+    assert checks["cold_build_le_600s"] is True and checks["noop_rebuild_le_15s"] is False
+    assert checks["prose_edit_reexecutes_only_that_claim"] is True
+    assert checks["dti_speedup_2core_ge_1_8"] is True and checks["fmri_speedup_2core_ge_1_8"] is False
+    assert checks["dti_throughput_ge_plain_dipy"] is True
+    assert checks["peak_memory_le_4gb_at_largest_n"] is True  # judged at the largest n only
+    assert bench.checks({})["cold_build_le_600s"] is None
+
+
+def test_executed_claims_parses_snakemake_messages(bench):
+    output = ("Executing the claim notebook book/claims/response-rates.ipynb (papermill)\n"
+              "Executing the claim notebook book/claims/fmri-prediction.ipynb (papermill)\n")
+    assert bench.executed_claims(output) == ["fmri-prediction", "response-rates"]
+
+
+def test_benchmarks_page_without_a_report_says_so(tmp_path):
+    text = benchmarks_markdown(None, tmp_path)
+    assert "No benchmark has been recorded yet" in text and "make bench" in text
+
+
+def test_benchmarks_page_from_a_report(tmp_path, bench):
+    report = {
+        "machine": {"cpus": 2, "python": "3.11"}, "commit": "0123456789abcdef", "quick": False,
+        "build": {"cold_build_s": 500.0, "cold_build_executed": ["a", "b"], "noop_rebuild_s": 4.0,
+                  "noop_rebuild_executed": [], "prose_edit_rebuild_s": 90.0,
+                  "prose_edit_executed": ["response-rates"]},
+        "dti_throughput": {"n_participants": 98, "stage_1core_voxels_per_s": 1000.0,
+                           "stage_2core_voxels_per_s": 1900.0, "parallel_speedup": 1.9,
+                           "plain_dipy_wls": {"voxels_per_s": 1200.0}, "ratio_vs_plain_dipy_1core": 0.83,
+                           "ratio_vs_plain_dipy_2core": 1.58},
+        "fmri_stage": {"stage_1core_s_per_subject": 1.0, "stage_2core_s_per_subject": 0.55, "parallel_speedup": 1.82},
+        "prediction": {"n_participants": 98, "runs": [{"n_permutations": 0, "seconds": 5.0},
+                                                      {"n_permutations": 100, "seconds": 20.0}]},
+        "scaling": {"sizes": [50, 100], "stages": {"dti_stage": [{"n": 50, "seconds": 10.0, "peak_mb": 150.0},
+                                                                 {"n": 100, "seconds": 20.0, "peak_mb": 151.0}]},
+                    "fit": {"dti_stage": {"seconds_per_participant": 0.2, "intercept_s": 0.0}}, "peak_mb_max": 151.0},
+    }
+    report["checks"] = bench.checks(report)
+    path = tmp_path / "benchmarks.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    text = benchmarks_markdown(path, tmp_path / "figures")
+    assert "MISSED" not in text and text.count("  - met") == 7
+    assert "1.58 times" in text and "0.2000" in text
+    assert (tmp_path / "figures" / "benchmarks-scaling.png").stat().st_size > 1000
+    assert (tmp_path / "figures" / "benchmarks-prediction.png").stat().st_size > 1000
