@@ -89,8 +89,16 @@ def dwi_files(participant, session):
             "bvec": f"{base}_desc-preproc_dwi.bvec", "mask": f"{base}_desc-brain_mask.nii.gz"}
 
 
-ALL_DWI_FILES = [path for participant in DTI_SUBJECTS for session in DTI_SESSIONS
-                 for path in dwi_files(participant, session).values()]
+def dwi_inputs(items):
+    """Input files of the sessions `items`. A synthetic cohort is written in one piece (into a
+    temporary folder, then renamed), so its participants.tsv stands for all of its images: listing
+    thousands of generated files as outputs makes Snakemake's DAG quadratic in the cohort size."""
+    if DTI["mode"] == "synthetic":
+        return [DTI["participants"]]
+    return [path for participant, session in items for path in dwi_files(participant, session).values()]
+
+
+ALL_DWI_FILES = dwi_inputs([(participant, session) for participant in DTI_SUBJECTS for session in DTI_SESSIONS])
 DTI_BATCHES = make_batches([(participant, session) for participant in DTI_SUBJECTS for session in DTI_SESSIONS],
                            DTI.get("batch_size", 1), lambda item: f"{item[0]}_ses-{item[1]}")
 
@@ -105,7 +113,6 @@ if DTI["mode"] == "synthetic":
             f"{DTI_ROOT}/dataset_description.json",
             DTI["atlas"],
             DTI["atlas_labels"],
-            ALL_DWI_FILES,
         params:
             n=DTI["synthetic"]["n_participants"],
             seed=DTI["synthetic"]["seed"],
@@ -134,8 +141,7 @@ rule dti_roi:
     1 = one job per participant and session)."""
     input:
         manifest=f"{WORK}/dti/manifest.tsv",
-        files=lambda wildcards: [path for participant, session in DTI_BATCHES[wildcards.batch]
-                                 for path in dwi_files(participant, session).values()],
+        files=lambda wildcards: dwi_inputs(DTI_BATCHES[wildcards.batch]),
         atlas=DTI["atlas"],
         labels=DTI["atlas_labels"],
         code="analysis/imaging/dti.py",
@@ -182,6 +188,13 @@ else:
         FMRI_SUBJECTS = [row["participant_id"] for row in csv.DictReader(stream, delimiter="\t")]
 
 
+def fmri_inputs(participants):
+    """Input files of `participants` (a synthetic cohort: its participants.tsv, see dwi_inputs)."""
+    if FMRI["mode"] == "synthetic":
+        return [FMRI["participants"]]
+    return [path for participant in participants for path in bold_files(participant).values()]
+
+
 FMRI_BATCHES = make_batches(FMRI_SUBJECTS, FMRI.get("batch_size", 1), lambda participant: participant)
 
 
@@ -202,7 +215,6 @@ if FMRI["mode"] == "synthetic":
             FMRI["participants"],
             FMRI["rois"],
             f"{FMRI_ROOT}/dataset_description.json",
-            [path for participant in FMRI_SUBJECTS for path in bold_files(participant).values()],
         params:
             n=FMRI["synthetic"]["n_participants"],
             seed=FMRI["synthetic"]["seed"],
@@ -216,10 +228,7 @@ rule fmri_timeseries:
     """Confound-cleaned ROI time series (nilearn) of a batch of participants (config
     fmri.batch_size; 1 = one job per participant)."""
     input:
-        bold=lambda wildcards: [bold_files(participant)["bold"] for participant in FMRI_BATCHES[wildcards.batch]],
-        mask=lambda wildcards: [bold_files(participant)["mask"] for participant in FMRI_BATCHES[wildcards.batch]],
-        confounds=lambda wildcards: [bold_files(participant)["confounds"]
-                                     for participant in FMRI_BATCHES[wildcards.batch]],
+        images=lambda wildcards: fmri_inputs(FMRI_BATCHES[wildcards.batch]),
         rois=FMRI["rois"],
         code="analysis/imaging/fmri.py",
     output:
@@ -227,12 +236,14 @@ rule fmri_timeseries:
         qc=f"{WORK}/fmri/timeseries/{{batch}}_qc.tsv",
     wildcard_constraints:
         batch="(sub-[A-Za-z0-9]+)|(batch-[0-9]+)",
-    params:
-        participants=lambda wildcards: " ".join(FMRI_BATCHES[wildcards.batch]),
     message:
         "Extracting ROI time series: {wildcards.batch}"
+    params:
+        participants=lambda wildcards: " ".join(FMRI_BATCHES[wildcards.batch]),
+        bold=lambda wildcards: " ".join(bold_files(participant)["bold"] for participant in FMRI_BATCHES[wildcards.batch]),
+        mask=lambda wildcards: " ".join(bold_files(participant)["mask"] for participant in FMRI_BATCHES[wildcards.batch]),
     shell:
-        "python -m analysis fmri-timeseries --bold {input.bold} --mask {input.mask} --rois {input.rois}"
+        "python -m analysis fmri-timeseries --bold {params.bold} --mask {params.mask} --rois {input.rois}"
         " --participant {params.participants} --out-dir {output.series} --qc {output.qc}"
 
 
