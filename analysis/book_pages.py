@@ -151,6 +151,8 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
         value = report.get("checks", {}).get(key)
         lines += [f"* - {label}", f"  - {'not measured' if value is None else ('met' if value else 'MISSED')}"]
     lines += [":::", ""]
+    for note in report.get("notes", []):
+        lines += [f"```{{note}}\n{note}\n```", ""]
     build = report.get("build")
     if build:
         lines += ["## Build", "",

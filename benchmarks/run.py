@@ -52,21 +52,38 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+# A tiny launcher (python -S, a few MB) forks and execs the command and reports the command's
+# peak RSS. Linux charges a child the resident size of the process it was forked from (the
+# high-water mark survives exec), so measuring from this (large) process directly would put a
+# floor of this process's own size under every reading.
+_LAUNCHER = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as stream:
+    stream.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measure(command: list[str], *, cwd: Path = ROOT, check: bool = True) -> dict:
     """Run a command; return wall seconds, the peak RSS (MB) of its largest process and its output."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as stream:
-        process = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=stream, stderr=subprocess.STDOUT, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - start
-        stream.seek(0)
-        output = stream.read()
+    with tempfile.TemporaryDirectory() as scratch:
+        rss_file = Path(scratch) / "maxrss"
+        start = time.perf_counter()
+        with tempfile.TemporaryFile("w+") as stream:
+            process = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(rss_file), *command], cwd=cwd,
+                                     env=ENV, stdout=stream, stderr=subprocess.STDOUT, text=True)
+            seconds = time.perf_counter() - start
+            stream.seek(0)
+            output = stream.read()
+        # ru_maxrss is in KiB on Linux; for a process that waited for its children it covers the
+        # largest of them too (wait4 semantics), not their sum
+        maxrss_kib = int(rss_file.read_text()) if rss_file.exists() else 0
     if check and process.returncode != 0:
         raise RuntimeError(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n{output[-3000:]}")
-    # ru_maxrss is in KiB on Linux; for a process that waited for children it covers the
-    # largest of them too (RUSAGE_CHILDREN semantics of wait4), not their sum
-    return {"seconds": round(seconds, 3), "peak_mb": round(usage.ru_maxrss / 1024, 1), "output": output,
+    return {"seconds": round(seconds, 3), "peak_mb": round(maxrss_kib / 1024, 1), "output": output,
             "returncode": process.returncode}
 
 
