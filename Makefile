@@ -21,7 +21,7 @@ help:
 	@echo "make test    run the test suite"
 	@echo "make claim CLAIM=response-rates   re-execute one claim notebook"
 	@echo "make dry-run show what the workflow would run and why"
-	@echo "make bench   measure build and stage performance (about 45 min); BENCH_ARGS=--quick for a short run"
+	@echo "make bench   measure build and stage performance (about 50 min); BENCH_ARGS=--quick for a short run"
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
