@@ -98,9 +98,9 @@ def dwi_inputs(items):
     return [path for participant, session in items for path in dwi_files(participant, session).values()]
 
 
-ALL_DWI_FILES = dwi_inputs([(participant, session) for participant in DTI_SUBJECTS for session in DTI_SESSIONS])
-DTI_BATCHES = make_batches([(participant, session) for participant in DTI_SUBJECTS for session in DTI_SESSIONS],
-                           DTI.get("batch_size", 1), lambda item: f"{item[0]}_ses-{item[1]}")
+DTI_ITEMS = [(participant, session) for participant in DTI_SUBJECTS for session in DTI_SESSIONS]
+ALL_DWI_FILES = dwi_inputs(DTI_ITEMS)
+DTI_BATCHES = make_batches(DTI_ITEMS, DTI.get("batch_size", 1), lambda item: f"{item[0]}_ses-{item[1]}")
 
 if DTI["mode"] == "synthetic":
 
@@ -224,6 +224,10 @@ if FMRI["mode"] == "synthetic":
             f"python -m analysis simulate-fmri {FMRI_ROOT} --n {{params.n}} --seed {{params.seed}}"
 
 
+def batch_paths(batch, kind):
+    return " ".join(bold_files(participant)[kind] for participant in FMRI_BATCHES[batch])
+
+
 rule fmri_timeseries:
     """Confound-cleaned ROI time series (nilearn) of a batch of participants (config
     fmri.batch_size; 1 = one job per participant)."""
@@ -240,8 +244,8 @@ rule fmri_timeseries:
         "Extracting ROI time series: {wildcards.batch}"
     params:
         participants=lambda wildcards: " ".join(FMRI_BATCHES[wildcards.batch]),
-        bold=lambda wildcards: " ".join(bold_files(participant)["bold"] for participant in FMRI_BATCHES[wildcards.batch]),
-        mask=lambda wildcards: " ".join(bold_files(participant)["mask"] for participant in FMRI_BATCHES[wildcards.batch]),
+        bold=lambda wildcards: batch_paths(wildcards.batch, "bold"),
+        mask=lambda wildcards: batch_paths(wildcards.batch, "mask"),
     shell:
         "python -m analysis fmri-timeseries --bold {params.bold} --mask {params.mask} --rois {input.rois}"
         " --participant {params.participants} --out-dir {output.series} --qc {output.qc}"

@@ -185,14 +185,11 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
             lines += [f"* - DTI stage at n = {larger['n_participants']} (s)",
                       f"  - {larger['stage_1core_s']:.1f}", f"  - {larger['stage_2core_s']:.1f}",
                       f"  - {larger['parallel_speedup']:.2f}x"]
-        if "unbatched_2core_s" in dti:
-            lines += ["* - DTI stage, one job per session (before batching), 2 cores (s)",
-                      "  - -", f"  - {dti['unbatched_2core_s']:.1f}",
-                      f"  - batching: {dti['batching_speedup_2core']:.1f}x faster"]
-        if fmri and "unbatched_2core_s" in fmri:
-            lines += ["* - fMRI stage, one job per participant (before batching), 2 cores (s)",
-                      "  - -", f"  - {fmri['unbatched_2core_s']:.1f}",
-                      f"  - batching: {fmri['batching_speedup_2core']:.1f}x faster"]
+        for stage, unit, case in (("DTI", "session", dti), ("fMRI", "participant", fmri)):
+            if case and "unbatched_2core_s" in case:
+                lines += [f"* - {stage} stage, one job per {unit} (before batching), 2 cores (s)",
+                          "  - -", f"  - {case['unbatched_2core_s']:.1f}",
+                          f"  - batching: {case['batching_speedup_2core']:.1f}x faster"]
         lines += [":::", "",
                   f"The DTI stage fits {dti['ratio_vs_plain_dipy_2core']:.2f} times as many voxels per second on 2 "
                   f"cores as a plain single-process dipy loop over the same images "

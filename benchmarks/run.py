@@ -174,6 +174,16 @@ def _clear_dti_stage(directory: Path) -> None:
         (directory / ".work" / "dti" / name).unlink(missing_ok=True)
 
 
+def _clear_fmri_stage(directory: Path) -> None:
+    shutil.rmtree(directory / ".work" / "fmri", ignore_errors=True)
+
+
+def time_stage(config: Path, target: str, clear, cores: int) -> float:
+    """Wall seconds of one stage: clear its outputs, then let Snakemake rebuild `target`."""
+    clear(config.parent)
+    return snakemake(ROOT, f"--configfile={config}", target, cores=cores)["seconds"]
+
+
 def dti_stage_speedup(scratch: Path, n: int) -> dict:
     """1- vs 2-core time of the DTI stage alone, on a cohort of n (the fixed Snakemake start-up
     cost weighs less on bigger cohorts: Amdahl)."""
@@ -182,9 +192,7 @@ def dti_stage_speedup(scratch: Path, n: int) -> dict:
     snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/dti/roi_md.tsv")  # data + warm-up
     result = {"n_participants": n}
     for cores in (1, 2):
-        _clear_dti_stage(directory)
-        result[f"stage_{cores}core_s"] = snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/dti/roi_md.tsv",
-                                                   cores=cores)["seconds"]
+        result[f"stage_{cores}core_s"] = time_stage(config, f"{directory}/.work/dti/roi_md.tsv", _clear_dti_stage, cores)
     result["parallel_speedup"] = round(result["stage_1core_s"] / result["stage_2core_s"], 3)
     log(f"DTI stage at n={n}: {result['stage_1core_s']:.1f} s on 1 core, {result['stage_2core_s']:.1f} s on 2")
     shutil.rmtree(directory, ignore_errors=True)
@@ -200,19 +208,17 @@ def bench_dti(scratch: Path, n: int, speedup_n: int) -> dict:
     voxels = _dti_voxels(root)
     result = {"n_participants": n, "sessions": 2 * n, "voxels": voxels}
     snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/dti/roi_md.tsv")  # warm-up: caches, bytecode
+    target = f"{directory}/.work/dti/roi_md.tsv"
     for cores in (1, 2):
-        _clear_dti_stage(directory)
-        run = snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/dti/roi_md.tsv", cores=cores)
-        result[f"stage_{cores}core_s"] = run["seconds"]
-        result[f"stage_{cores}core_voxels_per_s"] = round(voxels / run["seconds"], 1)
-        log(f"DTI stage, {cores} core(s): {run['seconds']:.1f} s ({voxels / run['seconds']:.0f} voxels/s)")
+        seconds = time_stage(config, target, _clear_dti_stage, cores)
+        result[f"stage_{cores}core_s"] = seconds
+        result[f"stage_{cores}core_voxels_per_s"] = round(voxels / seconds, 1)
+        log(f"DTI stage, {cores} core(s): {seconds:.1f} s ({voxels / seconds:.0f} voxels/s)")
     # before batching (one job per participant and session, as before issue 5), 2 cores
-    unbatched = _scaled(scratch, n, dti=1)
-    _clear_dti_stage(directory)
-    run = snakemake(ROOT, f"--configfile={unbatched}", f"{directory}/.work/dti/roi_md.tsv", cores=2)
-    result["unbatched_2core_s"] = run["seconds"]
-    result["batching_speedup_2core"] = round(run["seconds"] / result["stage_2core_s"], 3)
-    log(f"DTI stage, one job per session, 2 cores: {run['seconds']:.1f} s")
+    seconds = time_stage(_scaled(scratch, n, dti=1), target, _clear_dti_stage, 2)
+    result["unbatched_2core_s"] = seconds
+    result["batching_speedup_2core"] = round(seconds / result["stage_2core_s"], 3)
+    log(f"DTI stage, one job per session, 2 cores: {seconds:.1f} s")
     plain = subprocess.run([sys.executable, __file__, "--plain-dipy", str(root)], capture_output=True, text=True,
                            env=ENV, check=True)
     result["plain_dipy_wls"] = json.loads(plain.stdout.strip().splitlines()[-1])
@@ -233,19 +239,18 @@ def bench_fmri(scratch: Path, n: int) -> dict:
     snakemake(ROOT, f"--configfile={config}", f"{directory}/data/synthetic/fmri/participants.tsv")
     result = {"n_participants": n}
     snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/fmri/qc.tsv")  # warm-up: caches, bytecode
+    target = f"{directory}/.work/fmri/qc.tsv"
     for cores in (1, 2):
-        shutil.rmtree(directory / ".work" / "fmri", ignore_errors=True)
-        run = snakemake(ROOT, f"--configfile={config}", f"{directory}/.work/fmri/qc.tsv", cores=cores)
-        result[f"stage_{cores}core_s"] = run["seconds"]
-        result[f"stage_{cores}core_s_per_subject"] = round(run["seconds"] / n, 4)
-        log(f"fMRI stage, {cores} core(s): {run['seconds']:.1f} s ({run['seconds'] / n:.2f} s per subject)")
+        seconds = time_stage(config, target, _clear_fmri_stage, cores)
+        result[f"stage_{cores}core_s"] = seconds
+        result[f"stage_{cores}core_s_per_subject"] = round(seconds / n, 4)
+        log(f"fMRI stage, {cores} core(s): {seconds:.1f} s ({seconds / n:.2f} s per subject)")
     result["parallel_speedup"] = round(result["stage_1core_s"] / result["stage_2core_s"], 3)
-    unbatched = _scaled(scratch, n, fmri=1)  # before batching: one job per participant
-    shutil.rmtree(directory / ".work" / "fmri", ignore_errors=True)
-    run = snakemake(ROOT, f"--configfile={unbatched}", f"{directory}/.work/fmri/qc.tsv", cores=2)
-    result["unbatched_2core_s"] = run["seconds"]
-    result["batching_speedup_2core"] = round(run["seconds"] / result["stage_2core_s"], 3)
-    log(f"fMRI stage, one job per participant, 2 cores: {run['seconds']:.1f} s")
+    # before batching: one job per participant, 2 cores
+    seconds = time_stage(_scaled(scratch, n, fmri=1), target, _clear_fmri_stage, 2)
+    result["unbatched_2core_s"] = seconds
+    result["batching_speedup_2core"] = round(seconds / result["stage_2core_s"], 3)
+    log(f"fMRI stage, one job per participant, 2 cores: {seconds:.1f} s")
     return result
 
 
