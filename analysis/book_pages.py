@@ -168,7 +168,9 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
         plain = dti["plain_dipy_wls"]
         lines += ["## Imaging stages", "",
                   ":::{list-table} Throughput of the imaging stages (n = "
-                  f"{dti['n_participants']} synthetic participants).", ":header-rows: 1", ":name: tab-bench-stages", "",
+                  f"{dti['n_participants']} synthetic participants; each 1- and 2-core time is "
+                  + (f"the median of {dti['repeats']} interleaved runs" if dti.get("repeats", 1) > 1 else "one run")
+                  + ", Snakemake start-up included).", ":header-rows: 1", ":name: tab-bench-stages", "",
                   "* - Stage", "  - 1 core", "  - 2 cores", "  - Speed-up",
                   "* - DTI (voxels/s, whole stage under Snakemake)",
                   f"  - {dti['stage_1core_voxels_per_s']:.0f}", f"  - {dti['stage_2core_voxels_per_s']:.0f}",

@@ -11,13 +11,14 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import yaml
 
 from . import paths
 
-__all__ = ["load_config", "scaled_config", "run_notebook", "stage_book", "publish"]
+__all__ = ["load_config", "scaled_config", "cancel_scheduler_timers", "run_notebook", "stage_book", "publish"]
 
 _BOOK_ROOT_FILES = ("_config.yml", "_toc.yml")
 
@@ -30,6 +31,32 @@ def load_config(path: str | Path) -> dict:
     if not isinstance(config, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return config
+
+
+def cancel_scheduler_timers() -> int:
+    """Cancel the pending ``threading.Timer`` threads of this process; return how many.
+
+    Called from the Snakefile's ``onsuccess``/``onerror`` hooks. Snakemake's job-rate limiter
+    (``--max-jobs-per-timespan``, default ``100/1s``) arms a 1-second timer after every
+    scheduling round, and Python waits for non-daemon threads before it exits, so every run that
+    executed a job ended 0.7-1 s after its last job (measured with Snakemake 9.27). When the hooks
+    run, scheduling is over and the timers have nothing left to wake.
+
+    Examples
+    --------
+    >>> timer = threading.Timer(60, print)
+    >>> timer.start()
+    >>> cancel_scheduler_timers() >= 1
+    True
+    >>> timer.join(5); timer.is_alive()
+    False
+    """
+    cancelled = 0
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and thread.is_alive():
+            thread.cancel()
+            cancelled += 1
+    return cancelled
 
 
 def scaled_config(base: dict, n_participants: int, root: str | Path) -> dict:

@@ -73,3 +73,22 @@ def test_run_notebook_failure_keeps_previous_output(tmp_path):
     assert output.read_text() == "last good"
     assert (tmp_path / "failed" / "claim.ipynb").exists()
     assert [p.name for p in output.parent.iterdir()] == ["claim.ipynb"]
+
+
+def test_cancel_scheduler_timers_cancels_timers_and_leaves_other_threads():
+    import threading
+
+    fired = []
+    timer = threading.Timer(30, fired.append, args=[1])
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait)
+    timer.start()
+    worker.start()
+    try:
+        assert workflow.cancel_scheduler_timers() >= 1
+        timer.join(5)
+        assert not timer.is_alive() and fired == []  # cancelled, never fired
+        assert worker.is_alive()  # not a Timer: untouched
+    finally:
+        stop.set()
+        worker.join(5)
