@@ -14,13 +14,15 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 SNAKEMAKE := snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --rerun-incomplete
 
-.PHONY: book test bench claim dry-run clean freeze sysdeps help
+.PHONY: book test bench profile claim dry-run clean freeze sysdeps venv help
 
 help:
 	@echo "make book    build data, notebooks, HTML and PDF into _build/ (CONFIG=$(CONFIG))"
 	@echo "make test    run the test suite"
 	@echo "make claim CLAIM=response-rates   re-execute one claim notebook"
 	@echo "make dry-run show what the workflow would run and why"
+	@echo "make profile pyinstrument reports of the imaging jobs into benchmarks/results/profiles/"
+	@echo "make venv    create .venv with the pinned Python packages only (e.g. on a cluster login node)"
 	@echo "make bench   measure build and stage performance (about 50 min); BENCH_ARGS=--quick for a short run"
 
 $(STAMP): requirements.txt
@@ -31,6 +33,8 @@ $(STAMP): requirements.txt
 
 sysdeps:
 	@scripts/ensure-system-packages.sh
+
+venv: $(STAMP)
 
 book: $(STAMP) sysdeps
 	$(SNAKEMAKE)
@@ -46,6 +50,9 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	@mkdir -p results && cp benchmarks/results/benchmarks.json results/benchmarks.json
 	@echo "benchmarks: benchmarks/results/benchmarks.json (shown in the book's appendix after the next make book)"
+
+profile: $(STAMP)
+	$(BIN)/python benchmarks/profile.py
 
 test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest

@@ -20,8 +20,9 @@ configfile: "config/default.yaml"
 WORK = config.get("workdir", ".work")
 
 # Rules that stay on the submitting machine under a cluster executor (profiles/slurm): cheap
-# bookkeeping and the book build, which needs TeX.
-localrules: all, claim, validate_literature, stage_book, scoreboard, data_dictionary, reproducibility, html, pdf, publish
+# bookkeeping, the collect steps and the book build, which needs TeX.
+localrules: all, claim, validate_literature, collect_dti, collect_fmri, stage_book, scoreboard, data_dictionary,
+    reproducibility, benchmarks_page, html, pdf, publish
 SITE = f"{WORK}/site"
 PDF_NAME = "ketamine-trd.pdf"
 
@@ -307,6 +308,8 @@ rule execute_claim:
     output:
         notebook=f"{SITE}/book/claims/{{claim}}.ipynb",
         results=f"{WORK}/results/{{claim}}.json",
+    wildcard_constraints:
+        claim="|".join(CLAIMS),  # results/benchmarks.json is a copy (rule benchmarks_page), not a claim
     params:
         parameters=lambda wildcards: json.dumps(config["claims"][wildcards.claim]["parameters"], sort_keys=True),
         profile=config.get("profile", "default"),

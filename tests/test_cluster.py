@@ -31,11 +31,11 @@ def test_slurm_dry_run_of_an_800_participant_workflow(tmp_path):
                        timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     counts = _job_counts(result.stdout)
-    profile = yaml.safe_load((PROFILE / "config.yaml").read_text(encoding="utf-8"))
-    batch = {entry.split("=", 1)[0]: yaml.safe_load(entry.split("=", 1)[1])["batch_size"] for entry in profile["config"]}
-    # 800 participants x 2 sessions in DTI batches; 800 fMRI participants in batches
-    assert counts["dti_roi"] == -(-1600 // batch["dti"])
-    assert counts["fmri_timeseries"] == -(-800 // batch["fmri"])
+    # 800 participants x 2 sessions in DTI batches; 800 fMRI participants in batches, of the run
+    # profile's sizes (the SLURM profile does not override them)
+    assert "config" not in yaml.safe_load((PROFILE / "config.yaml").read_text(encoding="utf-8"))
+    assert counts["dti_roi"] == -(-1600 // config["dti"]["batch_size"]) == 32
+    assert counts["fmri_timeseries"] == -(-800 // config["fmri"]["batch_size"]) == 32
     assert counts["simulate_dti"] == counts["simulate_fmri"] == counts["collect_dti"] == counts["collect_fmri"] == 1
     assert counts["execute_claim"] == 3
     assert counts["publish"] == 1 and counts["pdf"] == 1
@@ -52,3 +52,26 @@ def test_batch_size_one_gives_one_job_per_participant_and_session(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     counts = _job_counts(result.stdout)
     assert counts["dti_roi"] == 40 and counts["fmri_timeseries"] == 20
+
+
+def test_slurm_profile_keeps_cheap_and_book_rules_on_the_login_node():
+    # Snakemake's dry run does not say which jobs are local, so read the Snakefile's localrules
+    text = (ROOT / "Snakefile").read_text(encoding="utf-8")
+    statement = re.search(r"^localrules:(.*?)\n(?=\S)", text, flags=re.MULTILINE | re.DOTALL).group(1)
+    local = {name.strip() for name in statement.replace("\n", " ").split(",")}
+    rules = set(re.findall(r"^\s*rule (\w+):", text, flags=re.MULTILINE))
+    assert local <= rules  # no stale names
+    assert {"collect_dti", "collect_fmri", "stage_book", "scoreboard", "benchmarks_page", "html", "pdf",
+            "publish"} <= local
+    assert not {"simulate_dti", "simulate_fmri", "dti_roi", "fmri_timeseries", "execute_claim"} & local
+
+
+def test_dry_run_resolves_every_job_without_lenient_fallbacks(tmp_path):
+    """No rule's pattern should also match another rule's output (Snakemake 9 reports such
+    ambiguities only as a warning and falls back; --strict-dag-evaluation makes them errors)."""
+    config = scaled_config(load_config(ROOT / "config" / "default.yaml"), 20, tmp_path)
+    config_file = tmp_path / "scale-20.yaml"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    result = snakemake("--configfile", str(config_file), "--dry-run", "--quiet", "rules", timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "InputFunctionException" not in result.stdout + result.stderr

@@ -24,11 +24,21 @@ def _load_image(image, what: str):
             raise ImagingInputError(f"{path}: {what} not found")
         try:
             loaded = nib.load(str(path))
-            loaded.get_fdata(dtype=np.float32) if loaded.ndim <= 3 else np.asanyarray(loaded.dataobj[..., :1])
+            if loaded.ndim <= 3:  # small: read now (a 4D image is read once, by _read_data)
+                loaded = loaded.__class__(np.asanyarray(loaded.dataobj), loaded.affine, loaded.header)
         except Exception as error:  # nibabel raises many types for corrupt files
             raise ImagingInputError(f"{path}: cannot read the {what} as NIfTI ({type(error).__name__}: {error})") from error
         return loaded, str(path)
     return image, f"<in-memory {what}>"
+
+
+def _read_data(image, name: str, what: str) -> np.ndarray:
+    """The voxel array of `image` in its stored type; a corrupt or truncated file is an
+    ImagingInputError naming it."""
+    try:
+        return np.asanyarray(image.dataobj)
+    except Exception as error:  # truncated gzip streams, short files, bad scaling ...
+        raise ImagingInputError(f"{name}: cannot read the {what} as NIfTI ({type(error).__name__}: {error})") from error
 
 
 def load_gradients(bvals, bvecs, *, n_volumes: int | None = None, source: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +161,7 @@ def roi_mean_md(dwi, bvals, bvecs, atlas, *, mask=None, labels=None, return_qc: 
     names = read_atlas_labels(labels)
     label_values = sorted(names) if names else sorted(int(v) for v in np.unique(atlas_data) if v != 0)
     fit_mask = (atlas_data > 0) & in_brain
-    data = np.asarray(dwi_image.dataobj, dtype=np.float32)[fit_mask]  # (voxels, volumes)
+    data = _read_data(dwi_image, dwi_name, "DWI")[fit_mask].astype(np.float32)  # (voxels, volumes)
     gtab = gradient_table(bval_array, bvecs=bvec_array, b0_threshold=50)
     fit = TensorModel(gtab, fit_method="WLS").fit(data)
     md = np.asarray(fit.md, dtype=float)

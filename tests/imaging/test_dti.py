@@ -1,4 +1,5 @@
 """analysis.imaging.dti: MD recovery, agreement with dipy, and bad inputs."""
+import gzip
 import nibabel as nib
 import numpy as np
 import pytest
@@ -81,6 +82,14 @@ def test_bvalues_in_wrong_units(tmp_path):
 def test_unreadable_nifti(tmp_path):
     dwi_path, bval_path, bvec_path, atlas_path = _write_phantom(tmp_path)
     dwi_path.write_bytes(b"this is not a NIfTI file")
+    with pytest.raises(ImagingInputError, match=r"dwi.nii.gz: cannot read the DWI as NIfTI"):
+        roi_mean_md(dwi_path, bval_path, bvec_path, atlas_path)
+
+
+def test_truncated_dwi_names_the_file(tmp_path):
+    dwi_path, bval_path, bvec_path, atlas_path = _write_phantom(tmp_path)
+    raw = gzip.decompress(dwi_path.read_bytes())
+    dwi_path.write_bytes(gzip.compress(raw[: len(raw) * 2 // 3]))  # header intact, last volumes missing
     with pytest.raises(ImagingInputError, match=r"dwi.nii.gz: cannot read the DWI as NIfTI"):
         roi_mean_md(dwi_path, bval_path, bvec_path, atlas_path)
 
