@@ -141,9 +141,17 @@ def _verdict(value) -> str:
     return "met" if value else "MISSED"
 
 
-def _stage_rows(label: str, case: dict, value) -> list[str]:
-    return [f"* - {label}", f"  - {case['n_participants']}", f"  - {value(case, 1)}", f"  - {value(case, 2)}",
-            f"  - {case['parallel_speedup']:.2f}x"]
+def _fmt(case: dict, key: str, spec: str) -> str:
+    """``case[key]`` formatted, or "-" when a report (e.g. one recorded by an older harness) lacks it."""
+    value = case.get(key)
+    return "-" if value is None else format(value, spec)
+
+
+def _stage_rows(label: str, case: dict, per: str, spec: str) -> list[str]:
+    """A table row: the stage's `per` measure (and seconds) on 1 and 2 cores, and the speed-up."""
+    return [f"* - {label}", f"  - {_fmt(case, 'n_participants', 'd')}",
+            *[f"  - {_fmt(case, f'stage_{k}core_{per}', spec)} ({_fmt(case, f'stage_{k}core_s', '.1f')})" for k in (1, 2)],
+            f"  - {_fmt(case, 'parallel_speedup', '.2f')}x"]
 
 
 def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
@@ -202,11 +210,11 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
                   ":header-rows: 1", ":name: tab-bench-stages", "",
                   "* - Stage", "  - n", "  - 1 core", "  - 2 cores", "  - Speed-up"]
         for case in dti_cases:
+            # reports from before the like-for-like change counted brain-mask voxels: not shown as "fitted"
             lines += _stage_rows("DTI, fitted voxels/s (s)", case,
-                                 lambda c, k: f"{c[f'stage_{k}core_voxels_per_s']:.0f} ({c[f'stage_{k}core_s']:.1f})")
+                                 "voxels_per_s" if "fitted_voxels" in case else "fitted_voxels_per_s", ".0f")
         if fmri:
-            lines += _stage_rows("fMRI ROI time series, s per subject (s)", fmri,
-                                 lambda c, k: f"{c[f'stage_{k}core_s_per_subject']:.2f} ({c[f'stage_{k}core_s']:.1f})")
+            lines += _stage_rows("fMRI ROI time series, s per subject (s)", fmri, "s_per_subject", ".2f")
         for stage, unit, case in (("DTI", "session", dti), ("fMRI", "participant", fmri)):
             if case and "unbatched_2core_s" in case:
                 lines += [f"* - {stage}, one job per {unit} (before batching) (s)", f"  - {case['n_participants']}",

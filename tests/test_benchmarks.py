@@ -107,3 +107,17 @@ def test_benchmarks_page_from_a_report(tmp_path, bench):
     assert "fMRI at n = 98: 9.8 s of 98.0 s" in text and "DTI at n = 98: 0.4 s of 10.0 s" in text  # S = 2 T2 - T1
     assert (tmp_path / "figures" / "benchmarks-scaling.png").stat().st_size > 1000
     assert (tmp_path / "figures" / "benchmarks-prediction.png").stat().st_size > 1000
+
+
+def test_benchmarks_page_survives_a_report_from_an_older_harness(tmp_path):
+    """A report lacking newer keys (or a DTI case with only timings) still renders: the book
+    build must not fail because benchmarks/results/benchmarks.json predates a harness change."""
+    report = {"machine": {"cpus": 2}, "commit": "0123456789abcdef",
+              "dti_throughput": {"n_participants": 98, "stage_1core_s": 7.0, "stage_2core_s": 4.0,
+                                 "parallel_speedup": 1.75, "larger_cohort": {"n_participants": 400}},
+              "fmri_stage": {"parallel_speedup": 1.9},
+              "checks": {"dti_speedup_2core_ge_1_8": False, "fmri_speedup_2core_ge_1_8": True}}
+    path = tmp_path / "benchmarks.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    text = benchmarks_markdown(path, tmp_path / "figures")
+    assert "  - - (7.0)" in text and "1.75x" in text and "  - MISSED" in text
