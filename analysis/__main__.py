@@ -37,6 +37,17 @@ def _write(path: str | Path, text: str) -> None:
     temporary.replace(path)
 
 
+def _tsv(rows) -> str:
+    """Rows as tab-separated text (quoted only where a field holds a tab, quote or newline, as
+    pandas' ``to_csv`` does)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter="\t", lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -231,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "dti-roi":
-        import pandas as pd
+        # no pandas here: a batch job pays only for nibabel and dipy (see benchmarks/README.md)
+        import csv
 
-        from .imaging import ImagingInputError, roi_mean_md
+        from .imaging.dti import QC_COLUMNS, TABLE_COLUMNS, ImagingInputError, fit_regions, prepare_regions
 
         if args.items:
             items = [tuple(item.split(":", 1)) for item in args.items]
@@ -243,28 +255,34 @@ def main(argv: list[str] | None = None) -> int:
             items = [(args.participant, args.session)]
         else:
             parser.error("dti-roi needs --items or both --participant and --session")
-        manifest = pd.read_csv(args.manifest, sep="\t")
-        tables, qcs = [], []
-        for participant, session in items:  # one process per batch: imports are paid once
-            row = manifest[(manifest["participant_id"] == participant) & (manifest["session"] == session)]
-            if len(row) != 1:
+        with open(args.manifest, newline="", encoding="utf-8") as handle:
+            manifest: dict[tuple[str, str], list[dict]] = {}
+            for row in csv.DictReader(handle, delimiter="\t"):
+                manifest.setdefault((row["participant_id"], row["session"]), []).append(row)
+        try:
+            regions = prepare_regions(args.atlas, args.labels)
+        except ImagingInputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        table = [("participant_id", "session", *TABLE_COLUMNS)]
+        qc = [("participant_id", "session", *QC_COLUMNS)]
+        for participant, session in items:  # one process per batch: imports and the atlas are paid once
+            entries = manifest.get((participant, session), [])
+            if len(entries) != 1:
                 print(f"error: {args.manifest}: no entry for {participant}, session {session}", file=sys.stderr)
                 return 1
-            row = row.iloc[0]
+            row = entries[0]
             try:
-                table, qc = roi_mean_md(row["dwi"], row["bval"], row["bvec"], args.atlas, mask=row["mask"],
-                                        labels=args.labels, return_qc=True)
+                rows, qc_rows = fit_regions(regions, row["dwi"], row["bval"], row["bvec"], mask=row["mask"] or None)
             except ImagingInputError as error:
                 print(f"error: {participant}, session {session}: {error}", file=sys.stderr)
                 return 1
-            for frame in (table, qc):
-                frame.insert(0, "session", session)
-                frame.insert(0, "participant_id", participant)
-            tables.append(table)
-            qcs.append(qc)
+            table += [(participant, session, roi, f"{md:.10g}", n_voxels) for roi, md, n_voxels in rows]
+            qc += [(participant, session, roi, n_voxels, f"{fraction:.6g}", f"{residual:.6g}")
+                   for roi, n_voxels, fraction, residual in qc_rows]
         # written only after every item of the batch succeeded: no half-written derivatives
-        _write(args.out, pd.concat(tables, ignore_index=True).to_csv(sep="\t", index=False, float_format="%.10g"))
-        _write(args.qc, pd.concat(qcs, ignore_index=True).to_csv(sep="\t", index=False, float_format="%.6g"))
+        _write(args.out, _tsv(table))
+        _write(args.qc, _tsv(qc))
         return 0
 
     if args.command == "collect-dti":

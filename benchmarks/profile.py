@@ -6,7 +6,7 @@ hot spots named in benchmarks/README.md).
 
 Writes into ``benchmarks/results/profiles/``:
 
-- ``dti_roi.txt``: one DTI batch job (50 sessions, the default ``dti.batch_size``);
+- ``dti_roi.txt``: one DTI batch job (100 sessions, the default ``dti.batch_size``);
 - ``fmri_timeseries.txt``: one fMRI batch job (25 participants, the default ``fmri.batch_size``);
 - ``snakemake_dti_stage.txt``: the Snakemake process that runs the DTI stage of a 98-participant
   cohort on 2 cores (its own start-up, job graph and bookkeeping; the jobs are other processes).
@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analysis.workflow import load_config, scaled_config  # noqa: E402
+from benchmarks.run import _clear_dti_stage  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", PYTHONHASHSEED="0",
@@ -58,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         python = [sys.executable, "-m", "analysis"]
         dti, fmri, work = scratch / "dti", scratch / "fmri", scratch / "work"
-        run(python + ["simulate-dti", str(dti), "--n", "25", "--seed", "20231"])
+        run(python + ["simulate-dti", str(dti), "--n", "50", "--seed", "20231"])
         run(python + ["discover-dti", "--root", str(dti), "--participants", str(dti / "participants.tsv"),
                       "--out", str(work / "manifest.tsv")])
         pyinstrument(out / "dti_roi.txt", "-m", "analysis", "dti-roi", "--manifest", str(work / "manifest.tsv"),
-                     "--items", *[f"sub-{i:03d}:{session}" for i in range(1, 26) for session in ("pre", "post")],
+                     "--items", *[f"sub-{i:03d}:{session}" for i in range(1, 51) for session in ("pre", "post")],
                      "--atlas", str(dti / "atlas" / "atlas-KetamineROIs_dseg.nii.gz"),
                      "--labels", str(dti / "atlas" / "atlas-KetamineROIs_dseg.tsv"),
                      "--out", str(work / "roi_md.tsv"), "--qc", str(work / "dti_qc.tsv"))
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
         target = f"{config['workdir']}/dti/roi_md.tsv"
         run([str(BIN / "snakemake"), "--cores", "2", f"--configfile={config_file}", target], cwd=checkout)
-        shutil.rmtree(Path(config["workdir"]) / "dti" / "roi")
+        _clear_dti_stage(scratch / "n98")  # the batch tables and the collected ones: the stage runs again
         pyinstrument(out / "snakemake_dti_stage.txt", str(BIN / "snakemake"), "--cores", "2",
                      f"--configfile={config_file}", target, cwd=checkout)
     finally:

@@ -34,7 +34,7 @@ def test_slurm_dry_run_of_an_800_participant_workflow(tmp_path):
     # 800 participants x 2 sessions in DTI batches; 800 fMRI participants in batches, of the run
     # profile's sizes (the SLURM profile does not override them)
     assert "config" not in yaml.safe_load((PROFILE / "config.yaml").read_text(encoding="utf-8"))
-    assert counts["dti_roi"] == -(-1600 // config["dti"]["batch_size"]) == 32
+    assert counts["dti_roi"] == -(-1600 // config["dti"]["batch_size"]) == 16
     assert counts["fmri_timeseries"] == -(-800 // config["fmri"]["batch_size"]) == 32
     assert counts["simulate_dti"] == counts["simulate_fmri"] == counts["collect_dti"] == counts["collect_fmri"] == 1
     assert counts["execute_claim"] == 3

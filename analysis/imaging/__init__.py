@@ -1,6 +1,28 @@
-"""Imaging: diffusion tensor fitting (dipy) and data discovery (pybids)."""
-from .discovery import discover_dwi, expected_dwi_paths
-from .dti import ImagingInputError, load_gradients, read_atlas_labels, roi_mean_md
+"""Imaging: diffusion tensor fitting (dipy) and data discovery (pybids).
+
+Imports are lazy (PEP 562): a DTI batch job (``python -m analysis dti-roi``) imports
+``analysis.imaging.dti`` without paying for pandas, which discovery needs.
+"""
+from importlib import import_module
 
 __all__ = ["roi_mean_md", "load_gradients", "read_atlas_labels", "ImagingInputError", "discover_dwi",
            "expected_dwi_paths"]
+
+_PUBLIC = {
+    "roi_mean_md": "analysis.imaging.dti",
+    "load_gradients": "analysis.imaging.dti",
+    "read_atlas_labels": "analysis.imaging.dti",
+    "ImagingInputError": "analysis.imaging.dti",
+    "discover_dwi": "analysis.imaging.discovery",
+    "expected_dwi_paths": "analysis.imaging.discovery",
+}
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        return getattr(import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'analysis.imaging' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_PUBLIC))

@@ -167,3 +167,67 @@ def test_cli_batch_fits_every_session_and_fails_whole(tmp_path):
     qc.unlink()
     assert main(arguments + ["--items", "sub-01:pre", "sub-02:pre"]) == 1  # sub-02 is not in the manifest
     assert not out.exists() and not qc.exists()
+
+
+def test_prepared_regions_give_the_same_numbers_as_roi_mean_md(tmp_path):
+    """A batch job reads the atlas once (prepare_regions) and fits each session with fit_regions:
+    the numbers are those of roi_mean_md, and the CLI writes them with pandas' formatting."""
+    import pandas as pd
+
+    from analysis.__main__ import main
+    from analysis.imaging.dti import fit_regions, prepare_regions
+
+    dwi, bvals, bvecs, _ = tiny_phantom(md=0.75e-3, snr=30, seed=5)
+    labels = np.zeros(dwi.shape[:3], dtype=np.int16)
+    labels[:3], labels[3:] = 1, 2
+    atlas = nib.Nifti1Image(labels, dwi.affine)
+    names = {1: "left", 2: "right"}
+    table, qc = roi_mean_md(dwi, bvals, bvecs, atlas, labels=names, return_qc=True)
+    rows, qc_rows = fit_regions(prepare_regions(atlas, names), dwi, bvals, bvecs)
+    assert [tuple(row) for row in table.itertuples(index=False)] == rows
+    assert [tuple(row) for row in qc.itertuples(index=False)] == qc_rows
+
+    dwi_path, atlas_path = tmp_path / "dwi.nii.gz", tmp_path / "atlas.nii.gz"
+    nib.save(dwi, dwi_path)
+    nib.save(atlas, atlas_path)
+    np.savetxt(tmp_path / "dwi.bval", bvals[None, :], fmt="%g")
+    np.savetxt(tmp_path / "dwi.bvec", bvecs.T, fmt="%.17g")
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text("participant_id\tsession\tdwi\tbval\tbvec\tmask\n"
+                        f"sub-01\tpre\t{dwi_path}\t{tmp_path / 'dwi.bval'}\t{tmp_path / 'dwi.bvec'}\t\n")
+    label_table = tmp_path / "labels.tsv"
+    label_table.write_text("index\tname\n1\tleft\n2\tright\n")
+    out, qc_out = tmp_path / "roi.tsv", tmp_path / "qc.tsv"
+    assert main(["dti-roi", "--manifest", str(manifest), "--items", "sub-01:pre", "--atlas", str(atlas_path),
+                 "--labels", str(label_table), "--out", str(out), "--qc", str(qc_out)]) == 0
+    for frame, path, float_format in ((table, out, "%.10g"), (qc, qc_out, "%.6g")):
+        frame.insert(0, "session", "pre")
+        frame.insert(0, "participant_id", "sub-01")
+        assert path.read_text() == frame.to_csv(sep="\t", index=False, float_format=float_format)
+
+
+def test_label_table_with_a_bad_index_names_file_row_and_column(tmp_path):
+    from analysis.imaging.dti import read_atlas_labels
+
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("index\tname\n1\tL_BA10\n2.5\tvACC\n")
+    with pytest.raises(ImagingInputError, match=r"labels.tsv, row 3, column 'index': expected an integer label, "
+                                                r"got '2.5'"):
+        read_atlas_labels(labels)
+    labels.write_text("label\tname\n1\tL_BA10\n")
+    with pytest.raises(ImagingInputError, match=r"missing column\(s\) \['index'\]"):
+        read_atlas_labels(labels)
+    labels.write_text("index\tname\n1\tL_BA10\n2.0\tvACC\n")
+    assert read_atlas_labels(labels) == {1: "L_BA10", 2: "vACC"}
+
+
+def test_dti_batch_job_does_not_import_pandas_itself():
+    """The per-batch job imports only what it uses (pandas comes, if at all, from dipy)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, analysis.imaging.dti, analysis.imaging; "
+            "print('pandas' in sys.modules, 'analysis.imaging.discovery' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=__import__("pathlib").Path(__file__).resolve().parents[2])
+    assert result.stdout.split() == ["False", "False"]
