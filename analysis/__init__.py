@@ -4,7 +4,7 @@ The public API (stable names, see ``shared/DESIGN.md``) is re-exported here. Imp
 lazy (PEP 562) so that the per-session workflow jobs (``python -m analysis ...``) only pay
 for the libraries they use.
 """
-from importlib import import_module
+from ._lazy import lazy_exports
 
 __version__ = "0.2.0"
 __all__ = ["random_effects", "pool_proportions", "roi_mean_md", "fit_interactions", "predict_response",
@@ -19,11 +19,4 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name):
-    if name in _PUBLIC:
-        return getattr(import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_PUBLIC))
+__getattr__, __dir__ = lazy_exports(globals(), _PUBLIC)

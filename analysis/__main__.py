@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "dti-roi":
-        # no pandas here: a batch job pays only for nibabel and dipy (see benchmarks/README.md)
+        # plain rows and csv: no DataFrame per session (see benchmarks/README.md)
         import csv
 
         from .imaging.dti import QC_COLUMNS, TABLE_COLUMNS, ImagingInputError, fit_regions, prepare_regions

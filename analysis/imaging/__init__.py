@@ -1,9 +1,9 @@
 """Imaging: diffusion tensor fitting (dipy) and data discovery (pybids).
 
 Imports are lazy (PEP 562): a DTI batch job (``python -m analysis dti-roi``) imports
-``analysis.imaging.dti`` without paying for pandas, which discovery needs.
+``analysis.imaging.dti`` only, not discovery.
 """
-from importlib import import_module
+from .._lazy import lazy_exports
 
 __all__ = ["roi_mean_md", "load_gradients", "read_atlas_labels", "ImagingInputError", "discover_dwi",
            "expected_dwi_paths"]
@@ -18,11 +18,4 @@ _PUBLIC = {
 }
 
 
-def __getattr__(name):
-    if name in _PUBLIC:
-        return getattr(import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'analysis.imaging' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_PUBLIC))
+__getattr__, __dir__ = lazy_exports(globals(), _PUBLIC)

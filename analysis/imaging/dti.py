@@ -1,9 +1,9 @@
 """Diffusion tensor fitting and ROI mean diffusivity (dipy ``TensorModel``, WLS).
 
 :func:`roi_mean_md` fits one session. A batch job fits many sessions against one atlas: it reads
-the atlas once (:func:`prepare_regions`) and fits each session with :func:`fit_regions`, which
-returns plain rows, so the job does not pay for importing pandas (about a quarter of a second
-per process, see benchmarks/README.md).
+the atlas and its label table once (:func:`prepare_regions`) and fits each session with
+:func:`fit_regions`, which returns plain rows instead of DataFrames (see the hot-spot table in
+benchmarks/README.md).
 """
 from __future__ import annotations
 
