@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         import pandas as pd
 
         from .imaging import ImagingInputError
-        from .imaging.fmri import extract_roi_timeseries
+        from .imaging.fmri import extract_roi_timeseries, freeze_imported_objects
 
         if not len(args.bold) == len(args.mask) == len(args.participant):
             parser.error("--bold, --mask and --participant need one entry per participant each")
@@ -343,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is not None and len(args.participant) != 1:
             parser.error("--out takes one participant; use --out-dir for a batch")
         rois = pd.read_csv(args.rois, sep="\t")
+        freeze_imported_objects()  # nilearn's per-image gc.collect() then skips the imported libraries
         series, rows = {}, []
         for participant, bold, mask in zip(args.participant, args.bold, args.mask):
             try:

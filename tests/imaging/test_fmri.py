@@ -1,10 +1,12 @@
 """ROI time-series extraction: confound cleaning and bad inputs."""
+import gc
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.imaging import ImagingInputError
-from analysis.imaging.fmri import extract_roi_timeseries
+from analysis.imaging.fmri import extract_roi_timeseries, freeze_imported_objects
 from analysis.simulate.fmri import FmriDesign, bold_paths, write_dataset
 
 
@@ -79,3 +81,17 @@ def test_mask_that_misses_the_rois(cohort, tmp_path):
     empty = nib.Nifti1Image(np.zeros(mask.shape, dtype=np.uint8), mask.affine)
     with pytest.raises(ImagingInputError, match=r"the brain mask misses 34 ROI centre"):
         extract_roi_timeseries(paths["bold"], rois, mask=empty)
+
+
+def test_freezing_the_imported_objects_leaves_the_time_series_unchanged(cohort):
+    root, rois = cohort
+    paths = bold_paths(root, "sub-002")
+    before, qc_before = extract_roi_timeseries(paths["bold"], rois, mask=paths["mask"])
+    try:
+        frozen = freeze_imported_objects()
+        assert frozen > 0 and gc.get_freeze_count() == frozen
+        after, qc_after = extract_roi_timeseries(paths["bold"], rois, mask=paths["mask"])
+    finally:
+        gc.unfreeze()  # this test process goes on; the batch command's process ends after its loop
+    np.testing.assert_array_equal(after, before)
+    assert qc_after == qc_before
