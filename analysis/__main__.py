@@ -255,9 +255,16 @@ def main(argv: list[str] | None = None) -> int:
             items = [(args.participant, args.session)]
         else:
             parser.error("dti-roi needs --items or both --participant and --session")
+        manifest_columns = ("participant_id", "session", "dwi", "bval", "bvec", "mask")
         with open(args.manifest, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle, delimiter="\t")
+            missing = [column for column in manifest_columns if column not in (reader.fieldnames or ())]
+            if missing:
+                print(f"error: {args.manifest}: missing column(s) {missing}; expected {list(manifest_columns)} "
+                      "(written by `python -m analysis discover-dti`)", file=sys.stderr)
+                return 1
             manifest: dict[tuple[str, str], list[dict]] = {}
-            for row in csv.DictReader(handle, delimiter="\t"):
+            for row in reader:
                 manifest.setdefault((row["participant_id"], row["session"]), []).append(row)
         try:
             regions = prepare_regions(args.atlas, args.labels)
@@ -269,10 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         for participant, session in items:  # one process per batch: imports and the atlas are paid once
             entries = manifest.get((participant, session), [])
             if len(entries) != 1:
-                print(f"error: {args.manifest}: no entry for {participant}, session {session}", file=sys.stderr)
+                print(f"error: {args.manifest}: {len(entries) or 'no'} entries for {participant}, session {session}; "
+                      "expected exactly one", file=sys.stderr)
                 return 1
             row = entries[0]
-            try:
+            try:  # an empty `mask` cell: no brain mask, the regions' voxels are fitted as they are
                 rows, qc_rows = fit_regions(regions, row["dwi"], row["bval"], row["bvec"], mask=row["mask"] or None)
             except ImagingInputError as error:
                 print(f"error: {participant}, session {session}: {error}", file=sys.stderr)

@@ -7,10 +7,10 @@ benchmarks/README.md).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import csv
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -115,14 +115,14 @@ def read_atlas_labels(labels) -> dict[int, str]:
         if missing:
             raise ImagingInputError(f"{path}: missing column(s) {sorted(missing)}; expected columns 'index' and 'name'")
         names = {}
-        for row_number, row in enumerate(reader, start=2):  # row 1 is the header
+        for row in reader:
             text = (row["index"] or "").strip()
             try:
                 value = float(text)
-                if value != round(value):
+                if not math.isfinite(value) or value != round(value):
                     raise ValueError(text)
-            except ValueError:
-                raise ImagingInputError(f"{path}, row {row_number}, column 'index': expected an integer label, "
+            except ValueError:  # reader.line_num: the file's line (1 = header), as an editor shows it
+                raise ImagingInputError(f"{path}, row {reader.line_num}, column 'index': expected an integer label, "
                                         f"got {text!r}") from None
             names[int(value)] = (row["name"] or "").strip()
     return names

@@ -105,8 +105,9 @@ def extract_roi_timeseries(bold, rois: pd.DataFrame, *, mask=None, radius: float
 
 def freeze_imported_objects() -> int:
     """Import nilearn's masker and confound loader, then move every object allocated so far
-    into the garbage collector's permanent generation (:func:`gc.freeze`). Call it once in a
-    process before a loop of :func:`extract_roi_timeseries`; returns the number of frozen objects.
+    into the garbage collector's permanent generation (:func:`gc.freeze`). For short-lived
+    batch processes (the ``fmri-timeseries`` command): call it once, before a loop of
+    :func:`extract_roi_timeseries`; returns the number of frozen objects.
 
     nilearn forces a full ``gc.collect()`` every time it reads image data
     (``nilearn._utils.niimg.safe_get_data``), five times per participant here. A full
@@ -114,8 +115,10 @@ def freeze_imported_objects() -> int:
     imported that takes about 80 ms: two thirds of the fMRI stage's time on the synthetic
     cohort (``make profile``). Frozen objects are not walked, so a collection then costs only
     what the current participant allocated, and the time series are unchanged. Objects
-    allocated after the call are collected as usual; the frozen ones (the imported modules)
-    would live until the process ends anyway.
+    allocated after the call are collected as usual. Everything allocated before it, the
+    caller's data included, is never freed by the collector: harmless in a batch process that
+    ends after its loop, not something to call in a notebook kernel or a long-lived service
+    (:func:`gc.unfreeze` undoes it).
     """
     import gc
 

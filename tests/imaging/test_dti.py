@@ -136,7 +136,7 @@ def test_cli_bad_input_leaves_no_output(tmp_path):
     assert not out.exists() and not qc.exists()
 
 
-def test_cli_batch_fits_every_session_and_fails_whole(tmp_path):
+def test_cli_batch_fits_every_session_and_fails_whole(tmp_path, capsys):
     """A batch job fits each participant:session in one process; one bad session fails the
     whole batch and leaves no output (Snakemake re-runs the batch after the fix)."""
     import pandas as pd
@@ -165,17 +165,24 @@ def test_cli_batch_fits_every_session_and_fails_whole(tmp_path):
 
     out.unlink()
     qc.unlink()
+    capsys.readouterr()
     assert main(arguments + ["--items", "sub-01:pre", "sub-02:pre"]) == 1  # sub-02 is not in the manifest
+    assert not out.exists() and not qc.exists()
+    assert "manifest.tsv: no entries for sub-02, session pre; expected exactly one" in capsys.readouterr().err
+    pd.DataFrame(rows + rows[:1]).to_csv(manifest, sep="\t", index=False)
+    assert main(arguments + ["--items", "sub-01:pre"]) == 1
+    assert "2 entries for sub-01, session pre" in capsys.readouterr().err
+    pd.DataFrame(rows).drop(columns="bvec").to_csv(manifest, sep="\t", index=False)
+    assert main(arguments + ["--items", "sub-01:pre"]) == 1
+    assert "manifest.tsv: missing column(s) ['bvec']" in capsys.readouterr().err
     assert not out.exists() and not qc.exists()
 
 
-def test_prepared_regions_give_the_same_numbers_as_roi_mean_md(tmp_path):
-    """A batch job reads the atlas once (prepare_regions) and fits each session with fit_regions:
-    the numbers are those of roi_mean_md, and the CLI writes them with pandas' formatting."""
-    import pandas as pd
-
+def test_batch_cli_writes_what_roi_mean_md_gives_in_pandas_formatting(tmp_path):
+    """The batch job (atlas read once, plain rows written with csv) writes the numbers of
+    roi_mean_md (itself checked against a direct dipy fit above) exactly as the per-session
+    DataFrames were written before (pandas' to_csv)."""
     from analysis.__main__ import main
-    from analysis.imaging.dti import fit_regions, prepare_regions
 
     dwi, bvals, bvecs, _ = tiny_phantom(md=0.75e-3, snr=30, seed=5)
     labels = np.zeros(dwi.shape[:3], dtype=np.int16)
@@ -183,9 +190,6 @@ def test_prepared_regions_give_the_same_numbers_as_roi_mean_md(tmp_path):
     atlas = nib.Nifti1Image(labels, dwi.affine)
     names = {1: "left", 2: "right"}
     table, qc = roi_mean_md(dwi, bvals, bvecs, atlas, labels=names, return_qc=True)
-    rows, qc_rows = fit_regions(prepare_regions(atlas, names), dwi, bvals, bvecs)
-    assert [tuple(row) for row in table.itertuples(index=False)] == rows
-    assert [tuple(row) for row in qc.itertuples(index=False)] == qc_rows
 
     dwi_path, atlas_path = tmp_path / "dwi.nii.gz", tmp_path / "atlas.nii.gz"
     nib.save(dwi, dwi_path)
@@ -219,6 +223,10 @@ def test_label_table_with_a_bad_index_names_file_row_and_column(tmp_path):
         read_atlas_labels(labels)
     labels.write_text("index\tname\n1\tL_BA10\n2.0\tvACC\n")
     assert read_atlas_labels(labels) == {1: "L_BA10", 2: "vACC"}
+    # an infinite index, after a name that spans two lines: the row is the file's line
+    labels.write_text('index\tname\n1\t"L_\nBA10"\ninf\tvACC\n')
+    with pytest.raises(ImagingInputError, match=r"labels.tsv, row 4, column 'index': .* got 'inf'"):
+        read_atlas_labels(labels)
 
 
 def test_dti_batch_job_does_not_import_pandas_itself():

@@ -90,6 +90,10 @@ def test_freezing_the_imported_objects_leaves_the_time_series_unchanged(cohort):
     try:
         frozen = freeze_imported_objects()
         assert frozen > 0 and gc.get_freeze_count() == frozen
+        # frozen objects are outside the collector's generations, so a collection does not walk them
+        from nilearn.maskers import NiftiSpheresMasker
+
+        assert not any(item is NiftiSpheresMasker for item in gc.get_objects())
         after, qc_after = extract_roi_timeseries(paths["bold"], rois, mask=paths["mask"])
     finally:
         gc.unfreeze()  # this test process goes on; the batch command's process ends after its loop
