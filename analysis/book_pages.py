@@ -272,7 +272,7 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
                   "Plain dipy is a single-process loop as dipy's tutorials write it: nibabel loads each image "
                   "(float64), `TensorModel(fit_method=\"WLS\").fit(data, mask=...)`, then the mean MD of each "
                   "region, timed as a whole command (interpreter start-up and imports included; the loop alone is "
-                  "in the JSON as `loop_seconds`). The stage is timed as whole `snakemake` runs and as its own time "
+                  "in the JSON as `loop_seconds`), once in every repeat of the stage's runs (the median run is shown). The stage is timed as whole `snakemake` runs and as its own time "
                   "(its jobs, each with its own interpreter start-up and imports, and the collect step). The stage fits only the voxels of the atlas regions inside "
                   "each brain mask, so the like-for-like comparison gives plain dipy the same mask; the whole-brain "
                   "row is the textbook route to the same regional table.", "",

@@ -218,7 +218,7 @@ def time_noop(checkout: Path, config: Path, target: str, cores: int) -> float:
     return run["seconds"]
 
 
-def time_stage_cores(checkout: Path, config: Path, target: str, clear, repeats: int) -> dict:
+def time_stage_cores(checkout: Path, config: Path, target: str, clear, repeats: int, also=None) -> dict:
     """The stage on 1 and 2 cores, `repeats` times each, interleaved (1, 2, 1, 2, ...) so that a
     slow spell of the machine hits both; the median of each is what is reported. Each run is
     followed by a no-op run of the same command (nothing to do: the engine's start-up and
@@ -231,14 +231,20 @@ def time_stage_cores(checkout: Path, config: Path, target: str, clear, repeats: 
     runs), all samples, and ``parallel_speedup`` / ``parallel_speedup_own`` (ratios of the
     1- and 2-core medians). The own-time figures are None when the stage's own time on 2
     cores is under three times the spread (max - min) of the no-op runs, or under 0.1 s:
-    that would be mostly the engine's jitter."""
+    that would be mostly the engine's jitter.
+
+    ``also``: a command to time in every repeat too (plain dipy, so that a slow spell of the
+    machine hits it as it hits the stage); its results are returned under ``"also"``."""
     samples: dict[int, list[float]] = {1: [], 2: []}
     noop: dict[int, list[float]] = {1: [], 2: []}
+    extra = []
     for _ in range(max(1, repeats)):
         for cores in (1, 2):
             samples[cores].append(time_stage(checkout, config, target, clear, cores))
             noop[cores].append(time_noop(checkout, config, target, cores))
-    result = {}
+        if also is not None:
+            extra.append(also())
+    result = {"also": extra} if also is not None else {}
     for cores in (1, 2):
         own = [round(run - engine, 3) for run, engine in zip(samples[cores], noop[cores])]
         result[f"stage_{cores}core_s"] = round(statistics.median(samples[cores]), 3)
@@ -271,6 +277,13 @@ def _plain_dipy(checkout: Path, root: Path, atlas: Path, region: str) -> dict:
             "loop_seconds": loop["seconds"], "loop_voxels_per_s": loop["voxels_per_s"], "peak_mb": run["peak_mb"]}
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median wall time among repeated _plain_dipy runs (the lower middle one for an
+    even count), with every run's seconds."""
+    ordered = sorted(runs, key=lambda run: run["seconds"])
+    return {**ordered[(len(ordered) - 1) // 2], "samples_s": [run["seconds"] for run in runs]}
+
+
 def dti_case(checkout: Path, scratch: Path, n: int, repeats: int, *, unbatched: bool) -> dict:
     """The DTI stage under Snakemake on 1 and 2 cores, and plain dipy on the same images."""
     config = _scaled(scratch, n)
@@ -279,8 +292,11 @@ def dti_case(checkout: Path, scratch: Path, n: int, repeats: int, *, unbatched: 
     target = f"{directory}/.work/dti/roi_md.tsv"
     snakemake(checkout, f"--configfile={config}", target)  # the data, and a warm-up (caches, bytecode)
     root, atlas = Path(settings["root"]), Path(settings["atlas"])
-    result = {"n_participants": n, **_dti_voxels(root, atlas), "repeats": repeats,
-              **time_stage_cores(checkout, config, target, _clear_dti_stage, repeats)}
+    # plain dipy on the same voxels is timed in every repeat, between the stage's runs
+    timings = time_stage_cores(checkout, config, target, _clear_dti_stage, repeats,
+                               also=lambda: _plain_dipy(checkout, root, atlas, "rois"))
+    plain = _median_run(timings.pop("also"))
+    result = {"n_participants": n, **_dti_voxels(root, atlas), "repeats": repeats, **timings}
     for cores in (1, 2):
         for own in ("", "_own"):
             seconds = result[f"stage_{cores}core{own}_s"]
@@ -296,7 +312,7 @@ def dti_case(checkout: Path, scratch: Path, n: int, repeats: int, *, unbatched: 
         result["unbatched_2core_s"] = seconds
         result["batching_speedup_2core"] = round(seconds / result["stage_2core_s"], 3)
         log(f"DTI stage, one job per session, 2 cores: {seconds:.1f} s")
-    result["plain_dipy_wls"] = _plain_dipy(checkout, root, atlas, "rois")
+    result["plain_dipy_wls"] = plain
     result["plain_dipy_wls_whole_brain"] = _plain_dipy(checkout, root, atlas, "brain")
     for cores in (1, 2):
         for own in ("", "_own"):

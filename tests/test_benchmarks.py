@@ -87,6 +87,12 @@ def test_own_time_is_the_median_of_paired_differences(bench, monkeypatch):
     assert result["parallel_speedup"] == round(11.0 / 6.0, 3)
     assert result["parallel_speedup_own"] == round(9.9 / 5.0, 3)
 
+    # plain dipy (`also`) is timed once per repeat; the run of median time is reported
+    scripted({1: [10.0, 12.0, 11.0], 2: [6.0, 6.5, 5.5]}, {1: [1.0, 1.2, 1.1], 2: [1.0, 1.1, 1.05]})
+    plain = iter([{"seconds": 4.0, "run": "a"}, {"seconds": 3.0, "run": "b"}, {"seconds": 5.0, "run": "c"}])
+    result = bench.time_stage_cores(None, None, "t", None, 3, also=lambda: next(plain))
+    assert bench._median_run(result["also"]) == {"seconds": 4.0, "run": "a", "samples_s": [4.0, 3.0, 5.0]}
+
     scripted({1: [1.5, 1.6], 2: [1.4, 1.3]}, {1: [1.0, 1.1], 2: [1.2, 1.0]})
     result = bench.time_stage_cores(None, None, "t", None, 2)
     assert result["parallel_speedup_own"] is None and result["stage_2core_own_s"] is None
