@@ -182,7 +182,7 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
     targets met or missed, build times, stage throughput, scaling figures."""
     lines = ["(benchmarks)=", "# Performance benchmarks", ""]
     if report_json is None or not Path(report_json).exists():
-        lines += ["No benchmark has been recorded yet. Run `make bench` (about 45 minutes on 2 cores); it writes",
+        lines += ["No benchmark has been recorded yet. Run `make bench` (about 30 minutes on 2 cores); it writes",
                   "`benchmarks/results/benchmarks.json`, and the next `make book` shows it here.", ""]
         return "\n".join(lines)
     import matplotlib

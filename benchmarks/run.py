@@ -1,6 +1,6 @@
 """Benchmarks of the book build and its imaging stages; writes one JSON file.
 
-    python benchmarks/run.py                      # everything (about 50 min on 2 cores)
+    python benchmarks/run.py                      # everything (about 30 min on 2 cores)
     python benchmarks/run.py --quick              # small sizes, no cold build (a few minutes)
     python benchmarks/run.py --only scaling --sizes 50 100
 
