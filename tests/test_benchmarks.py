@@ -68,6 +68,9 @@ def test_checks_evaluate_targets(bench):
     assert checks["dti_throughput_ge_plain_dipy_whole_run"] == {"98": False, "400": True}
     assert checks["peak_memory_le_4gb_at_largest_n"] is True  # judged at the largest n only
     assert bench.checks({})["cold_build_le_600s"] is None
+    from analysis.book_pages import _verdict
+
+    assert _verdict({"400": True, "98": False}) == "MISSED at n = 98; met at n = 400"  # by cohort size
 
 
 def test_own_time_is_the_median_of_paired_differences(bench, monkeypatch):
