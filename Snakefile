@@ -119,10 +119,13 @@ if DTI["mode"] == "synthetic":
         params:
             n=DTI["synthetic"]["n_participants"],
             seed=DTI["synthetic"]["seed"],
+            # optional (benchmarks): a finer grid, same anatomy in mm; 1 = the default images
+            scale=("" if int(DTI["synthetic"].get("resolution_scale", 1)) == 1
+                   else f" --resolution-scale {int(DTI['synthetic']['resolution_scale'])}"),
         message:
             "Simulating the synthetic DTI trial ({params.n} participants, seed {params.seed})"
         shell:
-            f"python -m analysis simulate-dti {DTI_ROOT} --n {{params.n}} --seed {{params.seed}}"
+            f"python -m analysis simulate-dti {DTI_ROOT} --n {{params.n}} --seed {{params.seed}}{{params.scale}}"
 
 
 rule discover_dti:

@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("root")
     simulate.add_argument("--n", type=int, default=98)
     simulate.add_argument("--seed", type=int, default=20231)
+    simulate.add_argument("--resolution-scale", type=int, default=1,
+                          help="a grid this many times finer along each axis (same anatomy in mm; benchmarks)")
 
     discover = commands.add_parser("discover-dti")
     discover.add_argument("--root", required=True)
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
         staging.chmod(0o755)  # mkdtemp makes folders private; the dataset is for everyone to read
         try:
-            write_dataset(staging, TrialDesign(n_participants=args.n, seed=args.seed))
+            write_dataset(staging, TrialDesign(n_participants=args.n, seed=args.seed).at_resolution(args.resolution_scale))
             if root.exists():
                 shutil.rmtree(root)
             staging.rename(root)

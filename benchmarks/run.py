@@ -135,12 +135,15 @@ def bench_build(scratch: Path) -> dict:
     }
 
 
-def _scaled(scratch: Path, n: int, **batch) -> Path:
-    config = scaled_config(load_config(ROOT / "config" / "default.yaml"), n, scratch / f"n{n}")
+def _scaled(scratch: Path, n: int, resolution_scale: int = 1, **batch) -> Path:
+    name = f"n{n}" if resolution_scale == 1 else f"n{n}-x{resolution_scale}"
+    config = scaled_config(load_config(ROOT / "config" / "default.yaml"), n, scratch / name)
     for section, size in batch.items():
         config[section]["batch_size"] = size
-    (scratch / f"n{n}").mkdir(parents=True, exist_ok=True)
-    return write_config(config, scratch / f"n{n}" / "config.yaml")
+    if resolution_scale != 1:
+        config["dti"]["synthetic"]["resolution_scale"] = resolution_scale
+    (scratch / name).mkdir(parents=True, exist_ok=True)
+    return write_config(config, scratch / name / "config.yaml")
 
 
 def _dti_voxels(root: Path, atlas: Path) -> dict:
@@ -284,9 +287,10 @@ def _median_run(runs: list[dict]) -> dict:
     return {**ordered[(len(ordered) - 1) // 2], "samples_s": [run["seconds"] for run in runs]}
 
 
-def dti_case(checkout: Path, scratch: Path, n: int, repeats: int, *, unbatched: bool) -> dict:
-    """The DTI stage under Snakemake on 1 and 2 cores, and plain dipy on the same images."""
-    config = _scaled(scratch, n)
+def dti_case(checkout: Path, scratch: Path, n: int, repeats: int, *, unbatched: bool, resolution_scale: int = 1) -> dict:
+    """The DTI stage under Snakemake on 1 and 2 cores, and plain dipy on the same images
+    (`resolution_scale` > 1: images on a grid that many times finer, see TrialDesign.at_resolution)."""
+    config = _scaled(scratch, n, resolution_scale)
     directory = config.parent
     settings = load_config(config)["dti"]
     target = f"{directory}/.work/dti/roi_md.tsv"
@@ -297,6 +301,12 @@ def dti_case(checkout: Path, scratch: Path, n: int, repeats: int, *, unbatched: 
                                also=lambda: _plain_dipy(checkout, root, atlas, "rois"))
     plain = _median_run(timings.pop("also"))
     result = {"n_participants": n, **_dti_voxels(root, atlas), "repeats": repeats, **timings}
+    if resolution_scale != 1:
+        from analysis.simulate.dti import TrialDesign
+
+        design = TrialDesign().at_resolution(resolution_scale)
+        result.update(resolution_scale=resolution_scale, grid=list(design.grid),
+                      label=f"{n}, {design.voxel_size_mm:g}-mm images")
     for cores in (1, 2):
         for own in ("", "_own"):
             seconds = result[f"stage_{cores}core{own}_s"]
@@ -328,13 +338,18 @@ def dti_case(checkout: Path, scratch: Path, n: int, repeats: int, *, unbatched: 
     return result
 
 
-def bench_dti(checkout: Path, scratch: Path, n: int, speedup_n: int, repeats: int) -> dict:
+def bench_dti(checkout: Path, scratch: Path, n: int, speedup_n: int, repeats: int, finer: int = 2) -> dict:
     """The DTI case at the default cohort size and, for the speed-up, at a larger one (the fixed
-    serial part, Snakemake start-up and the collect step, weighs less there: Amdahl)."""
+    serial part, Snakemake start-up and the collect step, weighs less there: Amdahl), and on
+    images `finer` times finer along each axis (1.5-mm voxels for 2: about eight times the work
+    per session, nearer real DWI; 0 skips it)."""
     result = dti_case(checkout, scratch, n, repeats, unbatched=True)
     if speedup_n and speedup_n != n:
         result["larger_cohort"] = dti_case(checkout, scratch, speedup_n, repeats, unbatched=False)
         shutil.rmtree(scratch / f"n{speedup_n}", ignore_errors=True)
+    if finer and finer > 1:
+        result["finer_images"] = dti_case(checkout, scratch, n, repeats, unbatched=False, resolution_scale=finer)
+        shutil.rmtree(scratch / f"n{n}-x{finer}", ignore_errors=True)
     return result
 
 
@@ -442,8 +457,9 @@ def _by_cohort(case: dict | None, key: str, threshold: float) -> dict | None:
     harness) is left out; no other measure stands in for it."""
     if not case:
         return None
-    cases = [case] + ([case["larger_cohort"]] if "larger_cohort" in case else [])
-    return {str(item["n_participants"]): item[key] >= threshold for item in cases if item.get(key) is not None}
+    cases = [case] + [case[extra] for extra in ("larger_cohort", "finer_images") if extra in case]
+    return {item.get("label") or str(item["n_participants"]): item[key] >= threshold
+            for item in cases if item.get(key) is not None}
 
 
 def checks(report: dict) -> dict:
@@ -483,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage-n", type=int, default=98, help="cohort size for the per-stage cases")
     parser.add_argument("--speedup-n", type=int, default=400,
                         help="also time the DTI stage on 1 and 2 cores at this cohort size (0: skip)")
+    parser.add_argument("--finer-images", type=int, default=2,
+                        help="also time the DTI stage on images this many times finer along each axis (0: skip)")
     parser.add_argument("--repeats", type=int, default=5,
                         help="times each 1- and 2-core stage timing is repeated (the median is reported)")
     parser.add_argument("--permutations", nargs="+", type=int, default=[0, 100, 250, 500])
@@ -506,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         cases.discard("build")
         args.sizes, args.stage_n, args.permutations, args.speedup_n, args.repeats = [20, 40], 20, [0, 50], 0, 1
+        args.finer_images = 0
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="ktrd-bench-"))
     report: dict = {"machine": {"python": platform.python_version(), "platform": platform.platform(),
                                 "cpus": os.cpu_count()},
@@ -524,7 +543,8 @@ def main(argv: list[str] | None = None) -> int:
         if "build" in cases:
             report["build"] = bench_build(scratch)
         if "dti" in cases:
-            report["dti_throughput"] = bench_dti(checkout, scratch, args.stage_n, args.speedup_n, args.repeats)
+            report["dti_throughput"] = bench_dti(checkout, scratch, args.stage_n, args.speedup_n, args.repeats,
+                                                 args.finer_images)
         if "fmri" in cases or "prediction" in cases:
             report["fmri_stage"] = bench_fmri(checkout, scratch, args.stage_n, args.repeats)
         if "prediction" in cases:

@@ -50,7 +50,10 @@ def test_checks_evaluate_targets(bench):
                            "parallel_speedup_own": 1.85, "ratio_vs_plain_dipy_own_2core": 1.1,
                            # as from an older harness: whole runs only
                            "larger_cohort": {"n_participants": 400, "parallel_speedup": 1.9,
-                                             "ratio_vs_plain_dipy_2core": 1.4}},
+                                             "ratio_vs_plain_dipy_2core": 1.4},
+                           "finer_images": {"n_participants": 98, "label": "98, 1.5-mm images",
+                                            "parallel_speedup": 1.85, "parallel_speedup_own": 1.95,
+                                            "ratio_vs_plain_dipy_2core": 1.5, "ratio_vs_plain_dipy_own_2core": 1.6}},
         "fmri_stage": {"n_participants": 98, "parallel_speedup": 1.5, "parallel_speedup_own": 1.7},
         "scaling": {"sizes": [50, 800], "stages": {"a": [{"n": 50, "peak_mb": 5000.0}, {"n": 800, "peak_mb": 900.0}]}},
     }
@@ -60,17 +63,18 @@ def test_checks_evaluate_targets(bench):
     # each cohort size is judged on its own: no "best of" across sizes
     # judged on the stage's own time (run minus no-op); whole runs reported beside; a cohort
     # without an own time (here n = 400, as from an older harness) is not judged on anything else
-    assert checks["dti_speedup_2core_ge_1_8"] == {"98": True}
-    assert checks["dti_speedup_2core_ge_1_8_whole_run"] == {"98": False, "400": True}
+    assert checks["dti_speedup_2core_ge_1_8"] == {"98": True, "98, 1.5-mm images": True}
+    assert checks["dti_speedup_2core_ge_1_8_whole_run"] == {"98": False, "400": True, "98, 1.5-mm images": True}
     assert checks["fmri_speedup_2core_ge_1_8"] == {"98": False}
     assert checks["fmri_speedup_2core_ge_1_8_whole_run"] == {"98": False}
-    assert checks["dti_throughput_ge_plain_dipy"] == {"98": True}
-    assert checks["dti_throughput_ge_plain_dipy_whole_run"] == {"98": False, "400": True}
+    assert checks["dti_throughput_ge_plain_dipy"] == {"98": True, "98, 1.5-mm images": True}
+    assert checks["dti_throughput_ge_plain_dipy_whole_run"] == {"98": False, "400": True, "98, 1.5-mm images": True}
     assert checks["peak_memory_le_4gb_at_largest_n"] is True  # judged at the largest n only
     assert bench.checks({})["cold_build_le_600s"] is None
     from analysis.book_pages import _verdict
 
-    assert _verdict({"400": True, "98": False}) == "MISSED at n = 98; met at n = 400"  # by cohort size
+    assert _verdict({"400": True, "98, 1.5-mm images": True, "98": False}) == (
+        "MISSED at n = 98; met at n = 98, 1.5-mm images; met at n = 400")  # by cohort size
 
 
 def test_own_time_is_the_median_of_paired_differences(bench, monkeypatch):
@@ -142,11 +146,17 @@ def test_benchmarks_page_from_a_report(tmp_path, bench):
                                                                  {"n": 100, "seconds": 20.0, "peak_mb": 151.0}]},
                     "fit": {"dti_stage": {"seconds_per_participant": 0.2, "intercept_s": 0.0}}, "peak_mb_max": 151.0},
     }
+    dti = report["dti_throughput"]
+    dti["finer_images"] = {**{key: value for key, value in dti.items() if key != "unbatched_2core_s"},
+                           "label": "98, 1.5-mm images", "resolution_scale": 2, "grid": [56, 56, 36],
+                           "fitted_voxels": 800000}
     report["checks"] = bench.checks(report)
     path = tmp_path / "benchmarks.json"
     path.write_text(json.dumps(report), encoding="utf-8")
     text = benchmarks_markdown(path, tmp_path / "figures")
     assert "MISSED" not in text and text.count("  - met") == 10, text
+    assert "met at n = 98; met at n = 98, 1.5-mm images" in text
+    assert "(56 x 56 x 36 voxels; the same anatomy in mm, 4082 fitted voxels per session instead of 510)" in text
     assert "the same DTI speed-up on whole `snakemake` runs" in text
     assert "  - 1.60; 1.98" in text and "  - 1.92; 2.38" in text and "0.2000" in text  # stage / plain dipy, per row
     assert "  - 1.00; 1.24" in text and "DTI, fitted voxels/s (s), own time" in text and "  - 2.14x" in text
