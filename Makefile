@@ -23,7 +23,7 @@ help:
 	@echo "make dry-run show what the workflow would run and why"
 	@echo "make profile pyinstrument reports of the imaging jobs into benchmarks/results/profiles/"
 	@echo "make venv    create .venv with the pinned Python packages only (e.g. on a cluster login node)"
-	@echo "make bench   measure build and stage performance (about 30 min); BENCH_ARGS=--quick for a short run"
+	@echo "make bench   measure build and stage performance (about 40 min); BENCH_ARGS=--quick for a short run"
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
