@@ -8,14 +8,22 @@
 # Every step writes into the staging folder (config "workdir", default .work/); only the
 # final `publish` step touches _build/ and results/, and only after everything succeeded.
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
-from analysis.workflow import cancel_scheduler_timers
+from analysis.workflow import cancel_scheduler_timers, job_environment
 
 configfile: "config/default.yaml"
+
+# The jobs' shell commands call `python -m analysis` and `jupyter-book`: they run from the
+# environment that runs Snakemake (its interpreter's folder first on PATH) with the Makefile's
+# settings, so `.venv/bin/snakemake --profile profiles/slurm ...` needs no activated venv; the SLURM
+# plugin submits with --export=ALL, so the compute nodes get the same.
+os.environ.update(job_environment(os.environ, sys.executable))
 
 WORK = config.get("workdir", ".work")
 

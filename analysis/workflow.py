@@ -18,7 +18,7 @@ import yaml
 
 from . import paths
 
-__all__ = ["load_config", "scaled_config", "cancel_scheduler_timers", "run_notebook", "stage_book", "publish"]
+__all__ = ["load_config", "scaled_config", "cancel_scheduler_timers", "job_environment", "run_notebook", "stage_book", "publish"]
 
 _BOOK_ROOT_FILES = ("_config.yml", "_toc.yml")
 
@@ -31,6 +31,33 @@ def load_config(path: str | Path) -> dict:
     if not isinstance(config, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return config
+
+
+#: settings every job runs with (the Makefile exports the same): hash seed for bit-identical
+#: reruns, and the inline backend so that papermill stores the notebooks' figures as images
+JOB_SETTINGS = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
+def job_environment(environ, executable: str) -> dict[str, str]:
+    """The variables the Snakefile sets for its jobs: the folder of `executable` (the interpreter
+    running Snakemake, e.g. ``.venv/bin/python``; not resolved, a venv's python is a link) first
+    on ``PATH``, so that ``python`` and ``jupyter-book`` in the rules' shell commands are the
+    environment's own even when it is not activated, and :data:`JOB_SETTINGS` where not set.
+
+    Examples
+    --------
+    >>> env = job_environment({"PATH": "/usr/bin", "MPLBACKEND": "agg"}, "/p/.venv/bin/python")
+    >>> env["PATH"], env["PYTHONHASHSEED"], env["MPLBACKEND"]
+    ('/p/.venv/bin:/usr/bin', '0', 'agg')
+    >>> job_environment(env, "/p/.venv/bin/python")["PATH"]  # already first: unchanged
+    '/p/.venv/bin:/usr/bin'
+    """
+    folder = str(Path(executable).parent)
+    path = environ.get("PATH", "")
+    entries = path.split(os.pathsep) if path else []
+    result = {"PATH": path if entries[:1] == [folder] else os.pathsep.join([folder, *entries])}
+    result.update({name: environ.get(name, value) for name, value in JOB_SETTINGS.items()})
+    return result
 
 
 def cancel_scheduler_timers() -> int:

@@ -92,3 +92,20 @@ def test_cancel_scheduler_timers_cancels_timers_and_leaves_other_threads():
     finally:
         stop.set()
         worker.join(5)
+
+
+def test_jobs_run_from_snakemakes_environment_without_an_activated_venv(tmp_path):
+    """`.venv/bin/snakemake ...` (as the SLURM instructions run it) with the venv not on PATH: the
+    jobs' `python -m analysis` must still be the venv's python (the system one lacks pandas)."""
+    import subprocess
+
+    from .conftest import BIN, ROOT
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", str(tmp_path))}
+    target = tmp_path / "work" / "checks" / "literature.ok"
+    result = subprocess.run([str(BIN / "snakemake"), str(target), "--cores", "1", "--config",
+                             f"workdir={tmp_path / 'work'}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert target.exists() and "all valid" in result.stdout + result.stderr
+    environment = workflow.job_environment({"PATH": "/usr/bin:/bin"}, str(BIN / "python"))
+    assert environment["PATH"].split(os.pathsep)[0] == str(BIN) and environment["PYTHONHASHSEED"] == "0"
