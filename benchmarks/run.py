@@ -1,6 +1,6 @@
 """Benchmarks of the book build and its imaging stages; writes one JSON file.
 
-    python benchmarks/run.py                      # everything (about 30 min on 2 cores)
+    python benchmarks/run.py                      # everything (about 40 min on 2 cores)
     python benchmarks/run.py --quick              # small sizes, no cold build (a few minutes)
     python benchmarks/run.py --only scaling --sizes 50 100
 
@@ -18,8 +18,10 @@ Cases (each a key in the JSON):
   step included), repeated ``--repeats`` times (default 5) alternating 1 and 2 cores; the median
   is reported and every sample is kept in the JSON. Each run is followed by a no-op run of the
   same command (the engine's start-up and job-graph check); the stage's own time is the
-  difference, which is what the speed-up and throughput targets are judged on (a build starts
-  the engine once for all its stages); the whole-run figures are reported beside them.
+  difference, which is what the speed-up targets are judged on (a build starts the engine once
+  for all its stages); the whole-run figures are reported beside them. The DTI throughput is
+  judged like for like: a whole ``snakemake`` run against plain dipy's whole command, each
+  with its own start-up.
 - ``prediction``: ``predict_response`` time against ``n_permutations``.
 - ``scaling``: for synthetic cohorts of each size, wall time and peak memory (maximum
   resident set size of the stage's process) of every stage, run as one process each, with
@@ -132,6 +134,9 @@ def bench_build(scratch: Path) -> dict:
     return {
         "cold_build_s": cold["seconds"],
         "cold_build_executed": executed_claims(cold["output"]),
+        # the largest single process of the whole build (claim notebooks' kernels and the book
+        # build included), which the scaling runs of the single stages do not cover
+        "cold_build_peak_mb": cold["peak_mb"],
         "noop_rebuild_s": noop["seconds"],
         "noop_rebuild_executed": executed_claims(noop["output"]),
         "prose_edit_rebuild_s": prose["seconds"],
@@ -387,6 +392,7 @@ def prediction_timing(qc_path: Path, participants_path: Path, n_permutations: li
     from analysis.fmri_prediction import load_timeseries
 
     series, labels = load_timeseries(pd.read_csv(qc_path, sep="\t"), pd.read_csv(participants_path, sep="\t"))
+    predict_response(series, labels, random_state=0, n_permutations=0)  # untimed: first-call costs (lazy imports)
     rows = []
     for permutations in n_permutations:
         start = time.perf_counter()
@@ -456,24 +462,28 @@ def bench_scaling(checkout: Path, scratch: Path, sizes: list[int]) -> dict:
 
 
 def _by_cohort(case: dict | None, key: str, threshold: float) -> dict | None:
-    """{n: value >= threshold} for the default cohort and, when measured, the larger one. A
-    cohort whose case lacks `key` (or holds None: not measured, or a report from an older
-    harness) is left out; no other measure stands in for it."""
+    """{n: value >= threshold} for the default cohort and, when measured, the larger cohort and
+    the finer images. A cohort whose case lacks `key` (or holds None: too short to tell from the
+    engine's jitter, or a report from an older harness) is None there, "not measured" on the
+    page; no other measure stands in for it."""
     if not case:
         return None
     cases = [case] + [case[extra] for extra in ("larger_cohort", "finer_images") if extra in case]
-    return {item.get("label") or str(item["n_participants"]): item[key] >= threshold
-            for item in cases if item.get(key) is not None}
+    return {item.get("label") or str(item["n_participants"]): None if item.get(key) is None else item[key] >= threshold
+            for item in cases}
 
 
 def checks(report: dict) -> dict:
     """Targets of issue 5, evaluated on what was measured (None when not measured). The DTI
     targets are evaluated at every cohort size measured ({n: met}); the page shows each.
 
-    Stage speed-ups and the DTI throughput are judged on the stage's own time (a whole
-    ``snakemake`` run minus a no-op run of the same command): in a build the engine starts
+    Stage speed-ups are judged on the stage's own time (a whole ``snakemake`` run minus a
+    no-op run of the same command, on 1 and on 2 cores alike): in a build the engine starts
     once for every stage, and its cost is judged by the no-op rebuild target. The same
-    targets on whole runs are reported beside them (``..._whole_run``)."""
+    speed-ups on whole runs are reported beside them (``..._whole_run``). The DTI throughput
+    is judged on whole commands on both sides (a whole ``snakemake`` run of the stage on 2
+    cores against plain dipy's whole command, each with its interpreter start-up): taking the
+    engine's start-up off one side only would favour the stage."""
     build, dti, fmri, scaling = (report.get(key) for key in ("build", "dti_throughput", "fmri_stage", "scaling"))
     largest = max(scaling["sizes"]) if scaling else None
     peak_at_largest = (max(row["peak_mb"] for rows in scaling["stages"].values() for row in rows if row["n"] == largest)
@@ -485,10 +495,9 @@ def checks(report: dict) -> dict:
         "prose_edit_reexecutes_only_that_claim": None if not build else build["prose_edit_executed"] == ["response-rates"],
         "dti_speedup_2core_ge_1_8": _by_cohort(dti, "parallel_speedup_own", speedup),
         "fmri_speedup_2core_ge_1_8": _by_cohort(fmri, "parallel_speedup_own", speedup),
-        "dti_throughput_ge_plain_dipy": _by_cohort(dti, "ratio_vs_plain_dipy_own_2core", ratio),
+        "dti_throughput_ge_plain_dipy": _by_cohort(dti, "ratio_vs_plain_dipy_2core", ratio),
         "dti_speedup_2core_ge_1_8_whole_run": _by_cohort(dti, "parallel_speedup", speedup),
         "fmri_speedup_2core_ge_1_8_whole_run": _by_cohort(fmri, "parallel_speedup", speedup),
-        "dti_throughput_ge_plain_dipy_whole_run": _by_cohort(dti, "ratio_vs_plain_dipy_2core", ratio),
         "peak_memory_le_4gb_at_largest_n": None if not scaling else peak_at_largest <= TARGETS["peak_memory_mb_at_800"],
         "largest_n": largest,
     }
@@ -507,10 +516,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time the DTI stage on images this many times finer along each axis (0: skip)")
     parser.add_argument("--repeats", type=int, default=5,
                         help="times each 1- and 2-core stage timing is repeated (the median is reported)")
-    parser.add_argument("--permutations", nargs="+", type=int, default=[0, 100, 250, 500])
+    parser.add_argument("--permutations", nargs="+", type=int, default=[0, 100, 250, 500, 1000],
+                        help="n_permutations values timed for predict_response (the book uses 1000)")
     parser.add_argument("--scratch", default=None, help="folder for the temporary clone and cohorts")
     parser.add_argument("--merge", action="store_true",
                         help="update the cases run here in an existing --out report, keep the others")
+    parser.add_argument("--recheck", action="store_true",
+                        help="measure nothing: re-evaluate the targets (`checks`) of the existing --out report, "
+                             "e.g. after a change to how a target is judged")
     parser.add_argument("--plain-dipy", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--prediction", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -524,6 +537,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(prediction_timing(Path(qc), Path(participants), [int(p) for p in permutations])))
         return 0
 
+    if args.recheck:  # the checks are derived from the measurements alone
+        out = Path(args.out)
+        report = json.loads(out.read_text(encoding="utf-8"))
+        report["checks"] = checks(report)
+        out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        log(f"re-evaluated the targets of {out}: {json.dumps(report['checks'])}")
+        return 0
     cases = set(args.only or ("build", "dti", "fmri", "prediction", "scaling"))
     if args.quick:
         cases.discard("build")
