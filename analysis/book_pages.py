@@ -128,7 +128,7 @@ def _check_labels(targets: dict, largest_n, own_time: bool = True, throughput_ow
     ``own_time`` False: a report from a harness before the no-op runs, whose speed-up and
     throughput checks were judged on whole ``snakemake`` runs. ``throughput_own_time``: a report
     whose throughput check was judged on the stage's own time against plain dipy's whole command
-    (December 2026 and before; that favoured the stage)."""
+    (until 1 December 2026; that favoured the stage)."""
     judged_on = OWN_TIME if own_time else "whole `snakemake` runs"
     throughput_on = OWN_TIME if throughput_own_time else (LIKE_FOR_LIKE if own_time else judged_on)
     return {
@@ -250,7 +250,7 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
               ":name: tab-bench-targets", "", "* - Target", "  - Result"]
     checks = report.get("checks", {})
     own_time = any(key.endswith("_whole_run") for key in checks)  # else a report from before the no-op runs
-    throughput_own_time = "dti_throughput_ge_plain_dipy_whole_run" in checks  # judged so until December 2026
+    throughput_own_time = "dti_throughput_ge_plain_dipy_whole_run" in checks  # judged so until 1 December 2026
     for key, label in _check_labels(targets, checks.get("largest_n"), own_time, throughput_own_time).items():
         if key.endswith("_whole_run") and key not in checks:
             continue
@@ -261,10 +261,10 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
                   "starts the engine once for all its stages, and that cost is what the no-op-rebuild target "
                   "judges; the rows marked \"for information\" give this run's verdicts on whole `snakemake` runs. "
                   + ("The DTI throughput is judged here on the stage's own time against plain dipy's whole command "
-                     "(as this report was recorded), which takes the engine's start-up off the stage's side only."
+                     "(as this report was recorded), which takes the engine's start-up off the stage's side only. "
                      if throughput_own_time else
                      "The DTI throughput is judged on whole commands on both sides, each with its start-up: taking "
-                     "the engine's start-up off the stage's side only would favour it (until December 2026 the "
+                     "the engine's start-up off the stage's side only would favour it (until 1 December 2026 the "
                      "check did that). ")
                   + "A speed-up is the ratio of the median times; the stage table gives the range of the ratios "
                   "of the single repeats, which shows how near the threshold a verdict is.", ""]
