@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from analysis.imaging.collect import collect_dti, collect_fmri
 from analysis.workflow import cancel_scheduler_timers, job_environment
 
 configfile: "config/default.yaml"
@@ -68,6 +69,19 @@ def claim_data(wildcards):
     if LITERATURE in files:
         files.append(f"{WORK}/checks/literature.ok")
     return files
+
+
+def collect_step(function, *args):
+    """Run a collect function in the Snakemake process; a bad table stops the run with the
+    message that names its file, row and column (the outputs are not written)."""
+    from snakemake.exceptions import WorkflowError
+
+    from analysis.io import DataValidationError
+
+    try:
+        function(*args)
+    except DataValidationError as error:
+        raise WorkflowError(f"{function.__name__}: {error}") from None
 
 
 def make_batches(items, size, label):
@@ -185,9 +199,10 @@ rule collect_dti:
         "Collecting regional MD of {params.sessions} sessions"
     params:
         sessions=len(DTI_SUBJECTS) * len(DTI_SESSIONS),
-    shell:
-        "python -m analysis collect-dti --inputs {input.tables} --qc-inputs {input.qc}"
-        " --out {output.table} --qc-out {output.qc}"
+    run:
+        # in the Snakemake process: a job of its own paid interpreter start-up and pandas again
+        # (`python -m analysis collect-dti` does the same from a shell)
+        collect_step(collect_dti, list(input.tables), list(input.qc), output.table, output.qc)
 
 
 # ---------------------------------------------------------------- fMRI prediction (claim fmri-prediction)
@@ -270,8 +285,8 @@ rule collect_fmri:
         expand(f"{WORK}/fmri/timeseries/{{batch}}_qc.tsv", batch=list(FMRI_BATCHES)),
     output:
         f"{WORK}/fmri/qc.tsv",
-    shell:
-        "python -m analysis collect-fmri --qc-inputs {input} --out {output}"
+    run:
+        collect_step(collect_fmri, list(input), output[0])  # in the Snakemake process, as collect_dti
 
 
 # Snakemake leaves a 1-s timer of its job-rate limiter running; the interpreter waited for it

@@ -28,13 +28,10 @@ from . import paths
 
 
 def _write(path: str | Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return  # unchanged: keep the mtime so the book build stays incremental
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    """Write atomically; an unchanged file keeps its mtime so the book build stays incremental."""
+    from .workflow import write_text_if_changed
+
+    write_text_if_changed(path, text)
 
 
 def _tsv(rows) -> str:
@@ -296,28 +293,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "collect-dti":
-        import pandas as pd
+        from .imaging.collect import collect_dti
+        from .io import DataValidationError
 
-        from .io import DataValidationError, read_roi_md
-
-        table = pd.concat([pd.read_csv(path, sep="\t") for path in args.inputs], ignore_index=True)
-        table = table.sort_values(["participant_id", "session", "roi"]).reset_index(drop=True)
-        qc = pd.concat([pd.read_csv(path, sep="\t") for path in args.qc_inputs], ignore_index=True)
-        qc = qc.sort_values(["participant_id", "session", "roi"]).reset_index(drop=True)
-        out = Path(args.out)
-        temporary = out.with_name(f".{out.name}.check")
-        temporary.parent.mkdir(parents=True, exist_ok=True)
-        table[["participant_id", "session", "roi", "md", "n_voxels"]].to_csv(temporary, sep="\t", index=False,
-                                                                             float_format="%.10g")
         try:
-            read_roi_md(temporary)
+            collect_dti(args.inputs, args.qc_inputs, args.out, args.qc_out)
         except DataValidationError as error:
-            temporary.unlink()
             print(f"error: {error}", file=sys.stderr)
             return 1
-        temporary.replace(out)
-        _write(args.qc_out, qc.to_csv(sep="\t", index=False, float_format="%.6g"))
         return 0
+
     if args.command == "simulate-fmri":
         import shutil
         import tempfile
@@ -374,10 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "collect-fmri":
-        import pandas as pd
+        from .imaging.collect import collect_fmri
 
-        table = pd.concat([pd.read_csv(path, sep="\t") for path in args.qc_inputs], ignore_index=True)
-        _write(args.out, table.sort_values("participant_id").to_csv(sep="\t", index=False, float_format="%.6g"))
+        collect_fmri(args.qc_inputs, args.out)
         return 0
     return 2
 

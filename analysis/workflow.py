@@ -18,9 +18,22 @@ import yaml
 
 from . import paths
 
-__all__ = ["load_config", "scaled_config", "cancel_scheduler_timers", "job_environment", "run_notebook", "stage_book", "publish"]
+__all__ = ["load_config", "scaled_config", "cancel_scheduler_timers", "job_environment", "run_notebook", "stage_book", "publish",
+           "write_text_if_changed"]
 
 _BOOK_ROOT_FILES = ("_config.yml", "_toc.yml")
+
+
+def write_text_if_changed(path: str | Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename (a reader never sees half a
+    file); an unchanged file is left alone, so its mtime and everything built from it stay."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
 
 
 def load_config(path: str | Path) -> dict:

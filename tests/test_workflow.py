@@ -1,5 +1,6 @@
 """Staging and publishing never lose the last good build."""
 import os
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,35 @@ def test_jobs_run_from_snakemakes_environment_without_an_activated_venv(tmp_path
     assert target.exists() and "all valid" in result.stdout + result.stderr
     environment = workflow.job_environment({"PATH": "/usr/bin:/bin"}, str(BIN / "python"))
     assert environment["PATH"].split(os.pathsep)[0] == str(BIN) and environment["PYTHONHASHSEED"] == "0"
+
+
+def test_collect_step_runs_inside_snakemake_and_a_bad_batch_table_stops_the_run(tmp_path):
+    """The collect steps are `run:` blocks; the workflow profile (profiles/default,
+    force-use-threads) keeps them in a thread of the Snakemake process instead of a new
+    Snakemake process per job. A bad per-batch table stops the run with its file, row and column."""
+    import yaml
+
+    from .conftest import ROOT, snakemake
+
+    profile = yaml.safe_load((ROOT / "profiles" / "default" / "config.yaml").read_text(encoding="utf-8"))
+    assert profile == {"force-use-threads": True}
+    config = workflow.scaled_config(workflow.load_config(ROOT / "config" / "default.yaml"), 3, tmp_path)
+    config["dti"]["batch_size"] = 2
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    work = Path(config["workdir"])
+    target = work / "dti" / "roi_md.tsv"
+    result = snakemake(f"--configfile={config_file}", "--verbose", str(target), timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "spawned job" not in result.stdout + result.stderr  # Snakemake's debug line for a spawned `run:` job
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 1 + 3 * 2 * 7  # header, 3 x 2 sessions x 7 ROIs
+    batch = work / "dti" / "roi" / "batch-002_roi-md.tsv"
+    lines = batch.read_text(encoding="utf-8").splitlines()
+    fields = lines[2].split("\t")
+    fields[3] = "0.8"  # MD in µm²/ms
+    lines[2] = "\t".join(fields)
+    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = snakemake(f"--configfile={config_file}", str(target), timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "batch-002_roi-md.tsv, row 2 (line 3)" in output and "column 'md'" in output, output[-3000:]

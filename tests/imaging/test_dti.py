@@ -239,3 +239,51 @@ def test_dti_batch_job_does_not_import_pandas_itself():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=__import__("pathlib").Path(__file__).resolve().parents[2])
     assert result.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("image_class", [nib.Nifti1Image, nib.Nifti2Image])
+def test_gzip_reader_gives_what_nibabel_reads(tmp_path, image_class):
+    """The one-call ISA-L read of a .nii.gz: the same voxels, type, affine and header as nib.load,
+    for NIfTI-1 and -2, and for a file of two gzip members (as `cat a.gz b.gz` or pigz write)."""
+    from analysis.imaging.dti import _load_image
+
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 3000, size=(5, 6, 4, 7)).astype(np.int16)
+    affine = np.diag([2.0, 2.0, 2.5, 1.0])
+    path = tmp_path / "dwi.nii.gz"
+    nib.save(image_class(data, affine), path)
+    two_members = tmp_path / "two.nii.gz"
+    raw = gzip.decompress(path.read_bytes())
+    two_members.write_bytes(gzip.compress(raw[:1000]) + gzip.compress(raw[1000:]))
+    for file in (path, two_members):
+        image, name = _load_image(file, "DWI")
+        reference = nib.load(path)
+        assert type(image) is type(reference) is image_class and name == str(file)
+        assert np.array_equal(np.asanyarray(image.dataobj), np.asanyarray(reference.dataobj))
+        assert image.get_data_dtype() == np.int16 and np.array_equal(image.affine, reference.affine)
+        assert image.header.binaryblock == reference.header.binaryblock
+
+
+def test_gzip_reader_errors_name_the_file(tmp_path):
+    from analysis.imaging.dti import _load_image
+
+    dwi_path, *_ = _write_phantom(tmp_path)
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(dwi_path.read_bytes()[:-200])  # compressed stream cut short
+    with pytest.raises(ImagingInputError, match=r"cut.nii.gz: cannot read the DWI as NIfTI \(EOFError"):
+        _load_image(cut, "DWI")
+    text = tmp_path / "text.nii.gz"
+    text.write_bytes(gzip.compress(b"not an image at all"))  # gzip, but not NIfTI: nibabel's own message
+    with pytest.raises(ImagingInputError, match=r"text.nii.gz: cannot read the brain mask as NIfTI"):
+        _load_image(text, "brain mask")
+
+
+def test_sessions_of_one_protocol_share_one_model_and_others_get_their_own():
+    from analysis.imaging import dti
+
+    _, bvals, bvecs, _ = tiny_phantom()
+    first = dti._tensor_model(bvals.copy(), bvecs.copy())
+    assert dti._tensor_model(bvals.copy(), bvecs.copy()) is first
+    rotated = bvecs[:, [1, 0, 2]]
+    other = dti._tensor_model(bvals, rotated)
+    assert other is not first and np.allclose(other[0].bvecs[~other[0].b0s_mask], rotated[bvals > 50])
