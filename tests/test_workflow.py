@@ -142,3 +142,20 @@ def test_collect_step_runs_inside_snakemake_and_a_bad_batch_table_stops_the_run(
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "batch-002_roi-md.tsv, row 2 (line 3)" in output and "column 'md'" in output, output[-3000:]
+
+
+def test_freeze_objects_moves_what_exists_into_the_permanent_generation():
+    import gc
+
+    class Marker:
+        pass
+
+    existing = Marker()
+    try:
+        frozen = workflow.freeze_objects()
+        assert frozen == gc.get_freeze_count() > 0
+        assert not any(item is existing for item in gc.get_objects())  # a collection no longer walks it
+        later = Marker()
+        assert any(item is later for item in gc.get_objects())  # allocated afterwards: collected as usual
+    finally:
+        gc.unfreeze()  # this test process goes on

@@ -120,11 +120,9 @@ def freeze_imported_objects() -> int:
     ends after its loop, not something to call in a notebook kernel or a long-lived service
     (:func:`gc.unfreeze` undoes it).
     """
-    import gc
-
     from nilearn.interfaces.fmriprep import load_confounds  # noqa: F401  (imported before freezing)
     from nilearn.maskers import NiftiSpheresMasker  # noqa: F401
 
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()
+    from ..workflow import freeze_objects
+
+    return freeze_objects(collect=True)
