@@ -2,8 +2,9 @@
 
 :func:`roi_mean_md` fits one session. A batch job fits many sessions against one atlas: it reads
 the atlas and its label table once (:func:`prepare_regions`) and fits each session with
-:func:`fit_regions`, which returns plain rows instead of DataFrames (see the hot-spot table in
-benchmarks/README.md).
+:func:`fit_regions`, which returns plain rows instead of DataFrames, reads each ``.nii.gz`` in one
+ISA-L decompression call and builds dipy's gradient table and ``TensorModel`` once per gradient
+scheme (see the hot-spot table in benchmarks/README.md).
 """
 from __future__ import annotations
 
