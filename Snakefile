@@ -197,6 +197,7 @@ rule collect_dti:
     input:
         tables=expand(f"{WORK}/dti/roi/{{batch}}_roi-md.tsv", batch=list(DTI_BATCHES)),
         qc=expand(f"{WORK}/dti/roi/{{batch}}_qc.tsv", batch=list(DTI_BATCHES)),
+        code="analysis/imaging/collect.py",
     output:
         table=f"{WORK}/dti/roi_md.tsv",
         qc=f"{WORK}/dti/qc.tsv",
@@ -287,11 +288,12 @@ rule fmri_timeseries:
 
 rule collect_fmri:
     input:
-        expand(f"{WORK}/fmri/timeseries/{{batch}}_qc.tsv", batch=list(FMRI_BATCHES)),
+        qc=expand(f"{WORK}/fmri/timeseries/{{batch}}_qc.tsv", batch=list(FMRI_BATCHES)),
+        code="analysis/imaging/collect.py",
     output:
         f"{WORK}/fmri/qc.tsv",
     run:
-        collect_step(collect_fmri, list(input), output[0])  # in the Snakemake process, as collect_dti
+        collect_step(collect_fmri, list(input.qc), output[0])  # in the Snakemake process, as collect_dti
 
 
 # Snakemake leaves a 1-s timer of its job-rate limiter running; the interpreter waited for it

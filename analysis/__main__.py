@@ -45,7 +45,9 @@ def _tsv(rows) -> str:
     return buffer.getvalue()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
+    """The command line. ``freeze``: gc-freeze the imported libraries where a command's loop gains
+    from it (``python -m analysis`` passes True; an in-process caller such as a test keeps False)."""
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -270,11 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         except ImagingInputError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        import dipy.reconst.dti  # noqa: F401  (dipy's import chain, then freeze it: collections in the loop skip it)
+        if freeze:  # dipy's import chain, then freeze it: the collections in the loop skip it
+            import dipy.reconst.dti  # noqa: F401
 
-        from .workflow import freeze_objects
+            from .workflow import freeze_objects
 
-        freeze_objects()
+            freeze_objects()
         table = [("participant_id", "session", *TABLE_COLUMNS)]
         qc = [("participant_id", "session", *QC_COLUMNS)]
         for participant, session in items:  # one process per batch: imports and the atlas are paid once
@@ -343,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.out is not None and len(args.participant) != 1:
             parser.error("--out takes one participant; use --out-dir for a batch")
         rois = pd.read_csv(args.rois, sep="\t")
-        freeze_imported_objects()  # nilearn's per-image gc.collect() then skips the imported libraries
+        if freeze:
+            freeze_imported_objects()  # nilearn's per-image gc.collect() then skips the imported libraries
         series, rows = {}, []
         for participant, bold, mask in zip(args.participant, args.bold, args.mask):
             try:
@@ -372,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    status = main()
+    status = main(freeze=True)
     # the interpreter's collections at exit walked every imported object (about 0.4 s with
     # dipy or pandas loaded); frozen objects are skipped (see analysis.workflow.freeze_objects)
     from .workflow import freeze_objects

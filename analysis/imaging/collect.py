@@ -35,7 +35,9 @@ def collect_dti(inputs, qc_inputs, out, qc_out) -> None:
     DataValidationError
         If a batch table breaks the ``roi_md.tsv`` contract (the message names that file, its
         row and column), or the combined one does (a participant, session and region in two
-        batches); ``out`` and ``qc_out`` are then left as they were.
+        batches); ``out`` and ``qc_out`` are then left as they were (under Snakemake, which
+        removes a job's old outputs before it runs, they are gone from the staging folder; the
+        published ``results/`` and ``_build/`` are untouched).
     """
     from ..io import read_roi_md
 

@@ -31,23 +31,33 @@ class ImagingInputError(ValueError):
     """An imaging input is unusable; the message names the file and what was expected."""
 
 
-#: ``sizeof_hdr`` of the NIfTI-1 and NIfTI-2 headers (the first four bytes, either byte order)
-_NIFTI_CLASSES = {348: nib.Nifti1Image, 540: nib.Nifti2Image}
+#: single-file NIfTI magic strings and where they sit: NIfTI-1 at byte 344, NIfTI-2 at byte 4
+#: (a ``.hdr``/``.img`` pair or an Analyze header has another magic or none: left to ``nib.load``)
+_NIFTI_MAGIC = ((nib.Nifti1Image, 344, b"n+1\0"), (nib.Nifti2Image, 4, b"n+2\0"))
 
 
 def _nifti_from_gzip(path: Path):
-    """A gzipped NIfTI image read whole into memory: the file is decompressed in one call by
+    """A gzipped single-file NIfTI image read whole: the file is decompressed in one call by
     ISA-L (``isal.igzip``, 2-3 times as fast as the stdlib's ``gzip`` stream that ``nib.load``
-    reads in pieces; multi-member files as ``gzip`` reads them), then parsed by nibabel's
-    ``from_bytes``. Returns None for a decompressed file that is not NIfTI-1 or -2, which is
-    left to ``nib.load`` (and its error message)."""
+    reads in pieces; multi-member files as ``gzip`` reads them) and parsed by nibabel's
+    ``from_bytes``; the voxels are read at once (scaled as nibabel scales them) and the
+    decompressed bytes dropped, so the image holds one copy of its data.
+
+    Returns None for anything else (a stream ISA-L cannot decompress to its end, e.g. one with
+    trailing bytes, or a file that is not single-file NIfTI-1 or -2): ``nib.load`` then reads it
+    as before, or says what is wrong with it. Errors reading the voxels (a truncated image) are
+    raised."""
     from isal import igzip
 
-    raw = igzip.decompress(path.read_bytes())
-    for order in ("<", ">"):
-        image_class = _NIFTI_CLASSES.get(int(np.frombuffer(raw[:4], dtype=f"{order}i4")[0])) if len(raw) >= 4 else None
-        if image_class is not None:
-            return image_class.from_bytes(raw)
+    try:
+        raw = igzip.decompress(path.read_bytes())
+    except (OSError, EOFError, ValueError):
+        return None
+    for image_class, offset, magic in _NIFTI_MAGIC:
+        if raw[offset:offset + 4] == magic:
+            image = image_class.from_bytes(raw)
+            del raw
+            return image_class(np.asanyarray(image.dataobj), image.affine, image.header)
     return None
 
 

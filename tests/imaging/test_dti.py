@@ -264,18 +264,54 @@ def test_gzip_reader_gives_what_nibabel_reads(tmp_path, image_class):
         assert image.header.binaryblock == reference.header.binaryblock
 
 
+def test_gzip_reader_leaves_other_files_to_nibabel(tmp_path):
+    """Trailing bytes after the gzip stream (nib.load reads such files) and a .hdr.gz of a NIfTI
+    pair (sizeof_hdr 348 too, but no single-file magic) are read by nib.load, as before."""
+    from analysis.imaging.dti import _load_image
+
+    data = np.arange(5 * 6 * 4, dtype=np.int16).reshape(5, 6, 4)
+    path = tmp_path / "mask.nii.gz"
+    nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+    trailing = tmp_path / "trailing.nii.gz"
+    trailing.write_bytes(path.read_bytes() + b"junk after the stream")
+    pair = tmp_path / "pair.img.gz"
+    nib.save(nib.Nifti1Pair(data, np.eye(4)), pair)
+    image, _ = _load_image(tmp_path / "pair.hdr.gz", "brain mask")
+    assert np.array_equal(np.asanyarray(image.dataobj), data)
+    try:  # as nib.load does: this nibabel cannot tell the file type of this one
+        expected = np.asanyarray(nib.load(trailing).dataobj)
+    except Exception as error:
+        with pytest.raises(ImagingInputError, match=f"trailing.nii.gz: cannot read the brain mask as NIfTI \\({type(error).__name__}"):
+            _load_image(trailing, "brain mask")
+    else:
+        assert np.array_equal(np.asanyarray(_load_image(trailing, "brain mask")[0].dataobj), expected)
+
+
 def test_gzip_reader_errors_name_the_file(tmp_path):
     from analysis.imaging.dti import _load_image
 
-    dwi_path, *_ = _write_phantom(tmp_path)
+    dwi_path, bval_path, bvec_path, atlas_path = _write_phantom(tmp_path)
     cut = tmp_path / "cut.nii.gz"
     cut.write_bytes(dwi_path.read_bytes()[:-200])  # compressed stream cut short
-    with pytest.raises(ImagingInputError, match=r"cut.nii.gz: cannot read the DWI as NIfTI \(EOFError"):
-        _load_image(cut, "DWI")
+    with pytest.raises(ImagingInputError, match=r"cut.nii.gz: cannot read the DWI as NIfTI"):
+        roi_mean_md(cut, bval_path, bvec_path, atlas_path)
+    short = tmp_path / "short.nii.gz"  # a whole gzip stream of a truncated 3D image: read at once, named
+    short.write_bytes(gzip.compress(gzip.decompress(atlas_path.read_bytes())[:-50]))
+    with pytest.raises(ImagingInputError, match=r"short.nii.gz: cannot read the brain mask as NIfTI"):
+        _load_image(short, "brain mask")
     text = tmp_path / "text.nii.gz"
     text.write_bytes(gzip.compress(b"not an image at all"))  # gzip, but not NIfTI: nibabel's own message
     with pytest.raises(ImagingInputError, match=r"text.nii.gz: cannot read the brain mask as NIfTI"):
         _load_image(text, "brain mask")
+
+
+def test_gzip_reader_keeps_one_copy_of_the_voxels(tmp_path):
+    """The decompressed bytes are dropped once the voxels are read (the image's data is an array)."""
+    from analysis.imaging.dti import _load_image
+
+    dwi_path, *_ = _write_phantom(tmp_path)
+    image, _ = _load_image(dwi_path, "DWI")
+    assert isinstance(image.dataobj, np.ndarray)  # not a proxy over the decompressed file
 
 
 def test_sessions_of_one_protocol_share_one_model_and_others_get_their_own():
@@ -287,3 +323,22 @@ def test_sessions_of_one_protocol_share_one_model_and_others_get_their_own():
     rotated = bvecs[:, [1, 0, 2]]
     other = dti._tensor_model(bvals, rotated)
     assert other is not first and np.allclose(other[0].bvecs[~other[0].b0s_mask], rotated[bvals > 50])
+
+
+def test_cli_called_in_process_does_not_freeze_the_callers_objects(tmp_path):
+    """main() as a test (or any in-process caller) calls it leaves the collector alone; only
+    `python -m analysis` freezes (freeze=True)."""
+    import gc
+
+    from analysis.__main__ import main
+
+    dwi_path, bval_path, bvec_path, atlas_path = _write_phantom(tmp_path)
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text("participant_id\tsession\tdwi\tbval\tbvec\tmask\n"
+                        f"sub-01\tpre\t{dwi_path}\t{bval_path}\t{bvec_path}\t\n", encoding="utf-8")
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("index\tname\n1\tvACC\n", encoding="utf-8")
+    before = gc.get_freeze_count()
+    assert main(["dti-roi", "--manifest", str(manifest), "--items", "sub-01:pre", "--atlas", str(atlas_path),
+                 "--labels", str(labels), "--out", str(tmp_path / "t.tsv"), "--qc", str(tmp_path / "q.tsv")]) == 0
+    assert gc.get_freeze_count() == before
