@@ -18,7 +18,6 @@ benchmarks (benchmarks/run.py) say how much.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -31,11 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analysis.workflow import load_config, scaled_config  # noqa: E402
-from benchmarks.run import _clear_dti_stage  # noqa: E402
-
-BIN = Path(sys.executable).parent
-ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", PYTHONHASHSEED="0",
-           OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # as Snakemake sets for a job
+from benchmarks.run import BIN, ENV, _clear_dti_stage  # noqa: E402  (the benchmarks' job settings)
 
 
 def run(command: list[str], cwd: Path = ROOT) -> None:
