@@ -70,7 +70,8 @@ def claim_data(wildcards):
     """Files a claim notebook reads: every parameter whose name ends in `_path` (a change
     to one re-executes the notebook; generated ones are made first), plus validation checks."""
     parameters = config["claims"][wildcards.claim]["parameters"]
-    files = sorted(str(value) for key, value in parameters.items() if key.endswith("_path"))
+    files = sorted(str(value) for key, value in parameters.items() if key.endswith("_path") and value)
+    files += sorted(str(value) for key, values in parameters.items() if key.endswith("_paths") for value in values)
     if LITERATURE in files:
         files.append(f"{WORK}/checks/literature.ok")
     return files
@@ -319,6 +320,33 @@ rule claim:
         [f"{WORK}/results/{config['only']}.json"] if config.get("only") else RESULTS,
 
 
+# ------------------------------------------------------------- simulation studies (imaging claims)
+SIMULATION_CODE = {
+    "dti-neuroplasticity": ["analysis/claims/dti_neuroplasticity.py", "analysis/claims/verdicts.py",
+                            "analysis/stats/trial.py", "analysis/simulate/dti.py"],
+    "fmri-prediction": ["analysis/simulate/prediction_study.py", "analysis/stats/prediction.py",
+                        "analysis/simulate/fmri.py"],
+}
+
+
+rule simulation_study:
+    """One scenario of a claim's simulation study: what the analysis detects at the design."""
+    input:
+        code=lambda wildcards: SIMULATION_CODE[wildcards.claim] + ["analysis/claims/studies.py"],
+        registry="claims.yaml",
+    output:
+        f"{WORK}/simulations/{{claim}}/{{scenario}}.json",
+    wildcard_constraints:
+        claim="|".join(SIMULATION_CODE),
+    params:
+        settings=lambda wildcards: json.dumps(config["simulations"][wildcards.claim], sort_keys=True),
+    message:
+        "Simulation study {wildcards.claim}, scenario {wildcards.scenario}"
+    shell:
+        "python -m analysis simulation-study --claim {wildcards.claim} --scenario {wildcards.scenario}"
+        " --settings {params.settings:q} --out {output}"
+
+
 rule validate_literature:
     input:
         LITERATURE,
@@ -370,7 +398,9 @@ rule scoreboard:
     input:
         "claims.yaml",
         RESULTS,
-        "analysis/claims.py",
+        "analysis/claims/scoreboard.py",
+        "analysis/claims/verdicts.py",
+        "analysis/claims/registry.py",
     output:
         f"{SITE}/book/_generated/scoreboard.md",
     shell:

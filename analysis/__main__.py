@@ -17,6 +17,7 @@ collect-dti                  combine the per-session tables into roi_md.tsv and 
 simulate-fmri ROOT           write the synthetic baseline fMRI cohort (fMRIPrep-style) under ROOT
 fmri-timeseries              confound-cleaned ROI time series of one participant or a batch
 collect-fmri                 combine the per-participant QC rows into one table
+simulation-study             one scenario of an imaging claim's simulation study (operating characteristics)
 """
 from __future__ import annotations
 
@@ -140,7 +141,22 @@ def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
     collect_fmri.add_argument("--qc-inputs", nargs="+", required=True)
     collect_fmri.add_argument("--out", required=True)
 
+    study = commands.add_parser("simulation-study")
+    study.add_argument("--claim", required=True)
+    study.add_argument("--scenario", required=True)
+    study.add_argument("--settings", required=True, help="JSON object of the study's settings")
+    study.add_argument("--out", required=True)
+
     args = parser.parse_args(argv)
+
+    if args.command == "simulation-study":
+        import json
+
+        from .claims.studies import run_study
+        from .results import write_results
+
+        write_results(args.out, run_study(args.claim, args.scenario, json.loads(args.settings)))
+        return 0
 
     if args.command == "validate-literature":
         from .io import DataValidationError, read_literature

@@ -14,7 +14,7 @@ import pandas as pd
 from .schemas import LITERATURE, PARTICIPANTS, ROI_MD, Schema
 
 __all__ = ["DataValidationError", "ValidationProblem", "read_literature", "read_participants", "read_roi_md",
-           "validate_table"]
+           "validate_frame", "validate_table"]
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,8 @@ def validate_table(frame: pd.DataFrame, schema: Schema, *, file: str) -> tuple[p
             if key in first_seen:
                 problems.append(ValidationProblem(
                     file, index + 1, schema.unique[0],
-                    f"duplicate study: {dict(zip(schema.unique, key))} already appears in row "
+                    f"duplicate {'study' if schema.name == 'literature' else 'row'}: "
+                    f"{dict(zip(schema.unique, key))} already appears in row "
                     f"{first_seen[key]}; expected one row per {' + '.join(schema.unique)}",
                     key=key[0]))
             else:
@@ -242,15 +243,41 @@ def read_participants(path: str | Path) -> pd.DataFrame:
     return table
 
 
+def _md_unit_hints(problems: list[ValidationProblem]) -> list[ValidationProblem]:
+    """Out-of-range MD gets a message about units (mm²/s expected)."""
+    hinted = []
+    for problem in problems:
+        if problem.column == "md" and ("expected a value <=" in problem.message
+                                       or "expected a value >=" in problem.message):
+            problem = ValidationProblem(problem.file, problem.row, "md",
+                                        problem.message + "; MD should be in mm²/s (about 0.0008 in grey matter): "
+                                        "a value near 1 means µm²/ms or b-values in ms/µm², near 800 means "
+                                        "10⁻⁶ mm²/s", problem.key)
+        hinted.append(problem)
+    return hinted
+
+
+def validate_frame(frame: pd.DataFrame, schema: Schema, *, name: str) -> pd.DataFrame:
+    """Check an in-memory table against ``schema`` as if it had been read from a file called
+    ``name``; raise :class:`DataValidationError` naming row, column and value of every problem."""
+    missing = [column for column in schema.names if column not in frame.columns]
+    if missing:
+        raise DataValidationError([ValidationProblem(name, None, None, f"missing column(s) {missing}; "
+                                                                       f"expected columns {schema.names}")])
+    as_text = frame[schema.names].astype(object).where(frame[schema.names].notna(), "")
+    as_text = as_text.map(lambda value: value if isinstance(value, str) else repr(value) if isinstance(value, float)
+                          else str(value))
+    _, problems = validate_table(as_text.reset_index(drop=True), schema, file=name)
+    problems = _md_unit_hints(problems)
+    if problems:
+        raise DataValidationError(problems)
+    return frame
+
+
 def read_roi_md(path: str | Path) -> pd.DataFrame:
-    """Read and validate a tidy ``roi_md.tsv``. MD near 1 (wrong units) gets its own message."""
+    """Read and validate a tidy ``roi_md.tsv``. MD in other units gets its own message."""
     raw, table, problems = _read_tsv(path, ROI_MD)
-    units = [problem for problem in problems if problem.column == "md" and "expected a value <=" in problem.message]
-    if units:
-        problems = [problem for problem in problems if problem not in units] + [
-            ValidationProblem(problem.file, problem.row, "md",
-                              problem.message + "; MD should be in mm²/s (about 0.0008 in grey matter): a value "
-                              "near 1 means µm²/ms or b-values in ms/µm²", problem.key) for problem in units]
+    problems = _md_unit_hints(problems)
     if problems:
         raise DataValidationError(problems)
     table["md"] = table["md"].astype(float)

@@ -236,3 +236,25 @@ def learning_curve_plot(curve: pd.DataFrame, *, claimed: float = 0.75, achievabl
     axis.set_title(SYNTHETIC_BANNER, fontsize=9)
     figure.tight_layout()
     return figure
+
+
+def verdict_text(verdict: str) -> str:
+    """A verdict for inline prose (bold; the badge form lives in tables)."""
+    return f"**{verdict}**"
+
+
+def operating_characteristics_plot(frame: pd.DataFrame, *, ylabel: str = "Detection rate across simulated trials"):
+    """Detection rate per finding and scenario (seaborn bar plot; tidy ``finding, scenario, detection_rate``)."""
+    import seaborn as sns
+
+    figure, axis = plt.subplots(figsize=(7, 3.6))
+    sns.barplot(data=frame, x="finding", y="detection_rate", hue="scenario", ax=axis,
+                palette=["0.65", "tab:olive", "tab:purple"][: frame["scenario"].nunique()])
+    axis.set_ylim(0, 1)
+    axis.yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{100 * value:.0f}%"))
+    axis.set_xlabel("")
+    axis.set_ylabel(ylabel)
+    axis.tick_params(axis="x", labelsize=8)
+    axis.legend(title="", frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figure.tight_layout()
+    return figure

@@ -6,17 +6,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
+from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-__all__ = ["trial_table", "fit_interactions", "association_both_arms", "arm_effect", "sensitivity_analyses", "SCALES"]
+__all__ = ["trial_table", "fit_interactions", "association_both_arms", "arm_effect", "sensitivity_analyses",
+           "cell_tests", "cell_tests_arrays", "fcr_intervals", "SCALES"]
 
 SCALES = ("madrs", "qids")
 _COLUMNS = ["roi", "scale", "estimate", "ci_low", "ci_high", "t", "p", "n", "slope_ketamine", "slope_saline"]
 
 
-def _as_frame(value, reader) -> pd.DataFrame:
+def _as_frame(value, reader, schema_name: str) -> pd.DataFrame:
+    """A table from a path (read and validated) or a DataFrame (validated in memory)."""
+    from .. import io, schemas
+
     if isinstance(value, (str, Path)):
         return reader(value)
+    io.validate_frame(value, schemas.SCHEMAS[schema_name], name=f"{schema_name} table")
     return value.copy()
 
 
@@ -26,14 +32,17 @@ def trial_table(participants, roi_md) -> pd.DataFrame:
 
     Raises
     ------
+    analysis.io.DataValidationError
+        For a table that breaks its contract (e.g. an arm other than ``ketamine``/``saline``,
+        a duplicated ``participant_id``, MD that cannot be in mm²/s), naming row, column and value.
     ValueError
         Naming the participant and ROI when a session is missing, and the participants that
         have MD but no clinical row (or the reverse).
     """
     from .. import io
 
-    participants = _as_frame(participants, io.read_participants)
-    roi_md = _as_frame(roi_md, io.read_roi_md)
+    participants = _as_frame(participants, io.read_participants, "participants")
+    roi_md = _as_frame(roi_md, io.read_roi_md, "roi_md")
     wide = roi_md.pivot_table(index=["participant_id", "roi"], columns="session", values="md", aggfunc="first")
     for session in ("pre", "post"):
         if session not in wide.columns:
@@ -62,7 +71,8 @@ def trial_table(participants, roi_md) -> pd.DataFrame:
 
 def _interaction_model(data: pd.DataFrame, scale: str, *, covariates: str = "score_pre", cov_type: str = "nonrobust"):
     frame = data.assign(score_change=data[f"{scale}_change"], score_pre=data[f"{scale}_pre"],
-                        md_change=data["md_change"] * 1e3)  # per 10^-3 mm²/s
+                        md_change=data["md_change"] * 1e3,  # per 10^-3 mm²/s
+                        md_baseline=data["md_pre"] * 1e3)
     rhs = "C(arm, Treatment('saline')) * md_change" + (f" + {covariates}" if covariates else "")
     return smf.ols(f"score_change ~ {rhs}", data=frame).fit(cov_type=cov_type)
 
@@ -140,7 +150,7 @@ def arm_effect(participants) -> pd.DataFrame:
     """
     from .. import io
 
-    data = _as_frame(participants, io.read_participants)
+    data = _as_frame(participants, io.read_participants, "participants")
     rows = []
     for scale in SCALES:
         frame = data.assign(change=data[f"{scale}_post"] - data[f"{scale}_pre"], pre=data[f"{scale}_pre"])
@@ -162,14 +172,140 @@ def sensitivity_analyses(participants, roi_md) -> pd.DataFrame:
     -------
     DataFrame
         :func:`fit_interactions` rows with an ``analysis`` column: ``primary``,
-        ``no baseline covariate``, ``age and sex`` (baseline score + age + sex), ``robust SE``
-        (HC3).
+        ``no baseline covariate``, ``age and sex`` (baseline score + age + sex), ``baseline MD``
+        (baseline score + the region's MD before the infusion), ``robust SE`` (HC3).
     """
     specs = {"primary": dict(), "no baseline covariate": dict(covariates=""),
-             "age and sex": dict(covariates="score_pre + age + C(sex)"), "robust SE": dict(cov_type="HC3")}
+             "age and sex": dict(covariates="score_pre + age + C(sex)"),
+             "baseline MD": dict(covariates="score_pre + md_baseline"), "robust SE": dict(cov_type="HC3")}
     frames = []
     for name, options in specs.items():
         frame = fit_interactions(participants, roi_md, **options)
         frame.insert(0, "analysis", name)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def _ols(design: np.ndarray, outcome: np.ndarray):
+    """Coefficients, their covariance and the residual SD and df of an OLS fit."""
+    coefficients, *_ = np.linalg.lstsq(design, outcome, rcond=None)
+    residual = outcome - design @ coefficients
+    dof = len(outcome) - design.shape[1]
+    sigma2 = float(residual @ residual / dof)
+    covariance = sigma2 * np.linalg.inv(design.T @ design)
+    return coefficients, covariance, np.sqrt(sigma2), dof
+
+
+def _row(estimate, se, dof, level):
+    crit = stats.t.ppf(0.5 + level / 2, dof)
+    return {"estimate": float(estimate), "se": float(se), "t": float(estimate / se),
+            "p": float(2 * stats.t.sf(abs(estimate / se), dof)), "ci_low": float(estimate - crit * se),
+            "ci_high": float(estimate + crit * se), "df": int(dof)}
+
+
+def cell_tests_arrays(ketamine: np.ndarray, md_change: dict, score_change: dict, score_pre: dict,
+                      *, level: float = 0.95) -> pd.DataFrame:
+    """Every test of the trial on plain arrays (used by the chapter and by its simulation study).
+
+    For each region and scale, two OLS models:
+
+    - interaction: ``score_change ~ ketamine * md_change + score_pre``; the ``interaction`` row
+      holds the ketamine x dMD term, with the within-arm slopes ``slope_ketamine`` and
+      ``slope_saline`` and their standard errors;
+    - association: ``score_change ~ ketamine + md_change + score_pre`` (one slope for both arms);
+      the ``association`` row holds that slope.
+
+    Parameters
+    ----------
+    ketamine : ndarray of 0/1
+    md_change : dict roi -> ndarray
+        24-h MD change per participant, in 10⁻³ mm²/s.
+    score_change, score_pre : dict scale -> ndarray
+
+    Returns
+    -------
+    DataFrame
+        One row per (test, roi, scale): ``test, roi, scale, estimate, se, t, p, ci_low, ci_high,
+        df, slope_ketamine, slope_ketamine_se, slope_saline, slope_saline_se, residual_sd,
+        md_change_sd`` (the last two put slopes on a standardized scale: ``slope * md_change_sd /
+        residual_sd``, score SDs per SD of MD change; ``md_change_sd`` is pooled within arms).
+        Slope columns are NaN on association rows.
+
+    Notes
+    -----
+    The interaction model is the one of :func:`fit_interactions` (tested equal to statsmodels).
+    """
+    ketamine = np.asarray(ketamine, dtype=float)
+    ones = np.ones_like(ketamine)
+    rows = []
+    for roi, change in md_change.items():
+        change = np.asarray(change, dtype=float)
+        within = np.concatenate([change[ketamine == 1] - change[ketamine == 1].mean(),
+                                 change[ketamine == 0] - change[ketamine == 0].mean()])
+        md_sd = float(np.sqrt(within @ within / (len(change) - 2)))
+        for scale, outcome in score_change.items():
+            pre = np.asarray(score_pre[scale], dtype=float)
+            outcome = np.asarray(outcome, dtype=float)
+            design = np.column_stack([ones, ketamine, change, ketamine * change, pre])
+            coefficients, covariance, residual_sd, dof = _ols(design, outcome)
+            slope_k = coefficients[2] + coefficients[3]
+            slope_k_se = np.sqrt(covariance[2, 2] + covariance[3, 3] + 2 * covariance[2, 3])
+            rows.append({"test": "interaction", "roi": roi, "scale": scale,
+                         **_row(coefficients[3], np.sqrt(covariance[3, 3]), dof, level),
+                         "slope_ketamine": float(slope_k), "slope_ketamine_se": float(slope_k_se),
+                         "slope_saline": float(coefficients[2]), "slope_saline_se": float(np.sqrt(covariance[2, 2])),
+                         "residual_sd": residual_sd, "md_change_sd": md_sd})
+            design = np.column_stack([ones, ketamine, change, pre])
+            coefficients, covariance, residual_sd, dof = _ols(design, outcome)
+            rows.append({"test": "association", "roi": roi, "scale": scale,
+                         **_row(coefficients[2], np.sqrt(covariance[2, 2]), dof, level),
+                         "slope_ketamine": np.nan, "slope_ketamine_se": np.nan, "slope_saline": np.nan,
+                         "slope_saline_se": np.nan, "residual_sd": residual_sd, "md_change_sd": md_sd})
+    result = pd.DataFrame(rows)
+    result["p_fdr"] = multipletests(result["p"], method="fdr_bh")[1]
+    return result
+
+
+def cell_tests(participants, roi_md, *, level: float = 0.95) -> pd.DataFrame:
+    """:func:`cell_tests_arrays` on the trial's tables (validated as in :func:`trial_table`)."""
+    data = trial_table(participants, roi_md)
+    first_roi = data[data["roi"] == data["roi"].iloc[0]]
+    ketamine = (first_roi["arm"] == "ketamine").to_numpy(float)
+    order = first_roi["participant_id"].to_numpy()
+    md_change = {}
+    for roi, group in data.groupby("roi", sort=False, observed=True):
+        md_change[roi] = group.set_index("participant_id").loc[order, "md_change"].to_numpy(float) * 1e3
+    score_change = {scale: first_roi[f"{scale}_change"].to_numpy(float) for scale in SCALES}
+    score_pre = {scale: first_roi[f"{scale}_pre"].to_numpy(float) for scale in SCALES}
+    return cell_tests_arrays(ketamine, md_change, score_change, score_pre, level=level)
+
+
+def fcr_intervals(tests: pd.DataFrame, *, q: float = 0.05) -> pd.DataFrame:
+    """False-coverage-rate adjusted CIs for the tests selected by Benjamini-Hochberg.
+
+    With R of m tests selected at FDR level q, each selected test gets a CI at level
+    ``1 - R q / m`` (Benjamini and Yekutieli 2005), so the expected share of selected intervals
+    that miss their parameter is at most q. Rows not selected get NaN.
+
+    Returns
+    -------
+    DataFrame
+        ``tests`` with ``selected`` (p_fdr < q), ``fcr_ci_low, fcr_ci_high`` and ``fcr_level``.
+
+    References
+    ----------
+    Benjamini Y, Yekutieli D (2005). False discovery rate-adjusted multiple confidence intervals
+    for selected parameters. J Am Stat Assoc 100:71-81.
+    """
+    result = tests.copy()
+    result["selected"] = result["p_fdr"] < q
+    selected, total = int(result["selected"].sum()), len(result)
+    level = 1 - selected * q / total if selected else np.nan
+    result["fcr_level"] = level
+    result["fcr_ci_low"], result["fcr_ci_high"] = np.nan, np.nan
+    if selected:
+        crit = stats.t.ppf(0.5 + level / 2, result.loc[result["selected"], "df"])
+        estimate, se = result.loc[result["selected"], "estimate"], result.loc[result["selected"], "se"]
+        result.loc[result["selected"], "fcr_ci_low"] = estimate - crit * se
+        result.loc[result["selected"], "fcr_ci_high"] = estimate + crit * se
+    return result

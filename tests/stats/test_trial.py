@@ -43,8 +43,8 @@ def test_arm_effect_and_sensitivity(cohort):
     effect = arm_effect(participants).set_index("scale")
     assert effect.loc["madrs", "estimate"] < 0 and effect.loc["madrs", "p"] < 0.001
     sensitivity = sensitivity_analyses(participants, roi_md)
-    assert set(sensitivity["analysis"]) == {"primary", "no baseline covariate", "age and sex", "robust SE"}
-    assert len(sensitivity) == 4 * 14
+    assert set(sensitivity["analysis"]) == {"primary", "no baseline covariate", "age and sex", "baseline MD", "robust SE"}
+    assert len(sensitivity) == 5 * 14
 
 
 def _write(frame, path):

@@ -1,0 +1,129 @@
+"""The scoreboard page: per claim, each published number, what the data show and the verdict.
+
+Generated from ``claims.yaml`` and ``results/<claim>.json`` (written by each claim's executed
+notebook). Verdicts are shown as coloured badges with their data type, in tables of three
+columns so that the page reads on a phone.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..results import read_results
+from . import verdicts as v
+
+__all__ = ["scoreboard_markdown", "verdict_badge", "data_badge", "source_badge", "format_estimate"]
+
+_VERDICT_STYLE = {v.REPRODUCED: "success", v.PARTLY: "warning", v.NOT_REPRODUCED: "danger",
+                  v.INCONCLUSIVE: "secondary", v.NOT_TESTABLE: "info", v.NOT_YET_ANALYSED: "light"}
+_SOURCE_STYLE = {v.TRACEABLE: "success-line", v.NOT_TRACEABLE: "warning-line", v.MISATTRIBUTED: "danger-line"}
+
+
+def verdict_badge(verdict: str) -> str:
+    """A sphinx-design badge for a verdict (HTML: coloured; PDF: the word in bold)."""
+    if verdict not in _VERDICT_STYLE:
+        raise ValueError(f"unknown verdict {verdict!r}; expected one of {list(_VERDICT_STYLE)}")
+    return f"{{bdg-{_VERDICT_STYLE[verdict]}}}`{verdict}`"
+
+
+def data_badge(data: str) -> str:
+    """``real data`` or ``synthetic data`` as a badge."""
+    if data not in ("real", "synthetic"):
+        raise ValueError(f"data must be 'real' or 'synthetic', got {data!r}")
+    return "{bdg-primary-line}`real data`" if data == "real" else "{bdg-dark-line}`synthetic data`"
+
+
+def source_badge(check: str | None) -> str:
+    """The source check as a badge ('' when the number's source was not checked)."""
+    if check is None:
+        return ""
+    if check not in _SOURCE_STYLE:
+        raise ValueError(f"unknown source check {check!r}; expected one of {list(_SOURCE_STYLE)}")
+    return f"{{bdg-{_SOURCE_STYLE[check]}}}`source: {check}`"
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def format_estimate(item: dict) -> str:
+    """What the data show for one subclaim, for the scoreboard's middle column.
+
+    Real data: the estimate with its 95% CI. Synthetic data: what the analysis can detect at the
+    published design (never a synthetic estimate). A source-only item: the source check.
+    """
+    detectable = item.get("detectable")
+    if item.get("data") == "synthetic":
+        if detectable:
+            return (f"At the published design the analysis detects this {_percent(detectable['power'])} of the "
+                    f"time when it is true and {_percent(detectable['false_positive_rate'])} of the time when it "
+                    f"is not ({detectable['n_simulations']} simulated studies each)")
+        return item.get("basis", "")
+    if item.get("estimate") is None:
+        return item.get("basis", "")
+    scale = item.get("scale", "proportion")
+    estimate, low, high = item["estimate"], item["ci_low"], item["ci_high"]
+    if scale == "proportion":
+        return f"{100 * estimate:.1f}% (95% CI {100 * low:.1f} to {100 * high:.1f}%)"
+    if scale == "difference":
+        return f"{100 * estimate:+.1f} points (95% CI {100 * low:+.1f} to {100 * high:+.1f})"
+    return f"{estimate:.3g} (95% CI {low:.3g} to {high:.3g})"
+
+
+def _claim_section(entry: dict, result: dict | None) -> list[str]:
+    chapter = f"{{doc}}`Chapter </book/{entry['chapter']}>`" if entry.get("chapter") else ""
+    lines = [f"## {entry['title']}", ""]
+    if result is None:
+        lines += [f"{verdict_badge(v.NOT_YET_ANALYSED)} {data_badge(entry['data'])}", ""]
+        items = [{"label": item["label"], "published": item["text"]} for item in entry["published"]]
+    else:
+        overall = [verdict_badge(result["verdict"]), data_badge(result["data"]),
+                   source_badge(result.get("source_check"))]
+        lines += ["Overall: " + " ".join(part for part in overall if part) + (f" · {chapter}" if chapter else ""), ""]
+        items = result["subclaims"]
+    lines += [f":::{{list-table}} {entry['title']}: published numbers and what the data show",
+              ":header-rows: 1", ":widths: 30 45 25", f":name: tab-scoreboard-{entry['id']}", "",
+              "* - Published", "  - What the data show", "  - Verdict"]
+    for item in items:
+        if result is None:
+            shown, badges = v.NOT_YET_ANALYSED, verdict_badge(v.NOT_YET_ANALYSED)
+        else:
+            shown = format_estimate(item)
+            badges = " ".join(part for part in (verdict_badge(item["verdict"]), data_badge(item["data"]),
+                                                 source_badge(item.get("source_check"))) if part)
+        lines += [f"* - {item['label']}: {item['published']}", f"  - {shown or '&nbsp;'}", f"  - {badges}"]
+    lines += [":::", ""]
+    return lines
+
+
+def _rules_section(registry: list[dict]) -> list[str]:
+    lines = ["## The rules", "", v.OVERALL_RULE, ""]
+    for entry in registry:
+        stated = entry["rules_stated"]
+        when = (f"These rules were written on {stated['date']}, after the numbers they judge had been seen."
+                if stated["after_results"] else f"These rules were written on {stated['date']}, before the "
+                                                "numbers they judge were computed.")
+        lines += [f"### {entry['title']}", "", when, ""]
+        for item in entry["published"]:
+            lines += [f"- **{item['label']}** ({item['text']}): {' '.join(item['rule'].split())}"]
+        lines.append("")
+    return lines
+
+
+def scoreboard_markdown(registry: list[dict], results_dir: Path) -> str:
+    """The scoreboard page (MyST markdown)."""
+    lines = ["(scoreboard)=", "# Scoreboard", "",
+             "Each published number beside what the data show, and the verdict its rule gives. Only real data "
+             "can give a verdict on a published finding; where the data are not public, the chapter runs the "
+             "same analysis on synthetic cohorts and reports what it can detect at the published design.", "",
+             ":::{list-table} The verdict vocabulary", ":header-rows: 1", ":widths: 30 70",
+             ":name: tab-verdict-vocabulary", "", "* - Verdict", "  - Meaning"]
+    for word, meaning in v.DEFINITIONS.items():
+        badge = verdict_badge(word) if word in v.VERDICTS else source_badge(word)
+        lines += [f"* - {badge}", f"  - {meaning}"]
+    lines += [":::", ""]
+    for entry in registry:
+        result_file = Path(results_dir) / f"{entry['id']}.json"
+        result = read_results(result_file) if entry.get("notebook") and result_file.exists() else None
+        lines += _claim_section(entry, result)
+    lines += _rules_section(registry)
+    return "\n".join(lines)
