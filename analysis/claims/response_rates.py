@@ -4,11 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .claims import combine_verdicts, verdict_direction, verdict_point, verdict_range
-from .stats.meta import (back_transform, egger_test, escalc_proportions, leave_one_out,
+from ..stats.meta import (back_transform, egger_test, escalc_proportions, leave_one_out,
                          pool_proportions, random_effects, subgroup_analysis)
 
-__all__ = ["study_table", "analyse_outcome", "route_difference", "SUBGROUPS", "assess_claims"]
+from . import verdicts as v
+
+__all__ = ["study_table", "analyse_outcome", "route_difference", "SUBGROUPS", "assess_claims", "verdict_markdown",
+           "source_checks"]
 
 SUBGROUPS = {"route": "Route", "design": "Design", "timepoint_class": "Timepoint"}
 
@@ -77,65 +79,104 @@ def analyse_outcome(table: pd.DataFrame, outcome: str, *, method: str = "REML", 
             "subgroup_tests": tests, "leave_one_out": loo, "egger": egger}
 
 
-def route_difference(analysis: dict, *, first: str = "IV", second: str = "intranasal") -> dict:
-    """Difference in pooled proportion between two routes (first - second) and the test of
-    subgroup differences restricted to those two routes."""
+def route_difference(analysis: dict, *, first: str = "IV", second: str = "intranasal", level: float = 0.95) -> dict:
+    """Difference in pooled proportion between two routes (first - second), with a CI, and the test
+    of subgroup differences restricted to those two routes.
+
+    The CI combines the two subgroup models' standard errors by the delta method: on the
+    proportion scale ``se_g = p_g (1 - p_g) se_logit,g``, ``se = sqrt(se_1² + se_2²)``
+    (for the logit transform; other transforms use the CI half-widths).
+    """
+    from scipy import stats
+
     studies = analysis["studies"]
     fit = analysis["fit"]
     pair = studies[studies["route"].isin([first, second])]
     per_group, test = subgroup_analysis(pair, "route", method=fit["method"], transform=fit["transform"])
     by_route = per_group.set_index("subgroup")
     if first not in by_route.index or second not in by_route.index:
-        return {"difference": float("nan"), "p": float("nan"), "k_first": 0, "k_second": 0}
-    return {"difference": float(by_route.loc[first, "proportion"] - by_route.loc[second, "proportion"]),
-            "first": float(by_route.loc[first, "proportion"]), "second": float(by_route.loc[second, "proportion"]),
+        return {"difference": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "p": float("nan"),
+                "k_first": 0, "k_second": 0}
+    crit = stats.norm.ppf(0.5 + level / 2)
+
+    def proportion_se(route):
+        row = by_route.loc[route]
+        if fit["transform"] == "logit":
+            return row["proportion"] * (1 - row["proportion"]) * row["se"]
+        return (row["ci_high"] - row["ci_low"]) / (2 * crit)
+
+    difference = float(by_route.loc[first, "proportion"] - by_route.loc[second, "proportion"])
+    se = float(np.hypot(proportion_se(first), proportion_se(second)))
+    return {"difference": difference, "ci_low": difference - crit * se, "ci_high": difference + crit * se,
+            "se": se, "first": float(by_route.loc[first, "proportion"]),
+            "second": float(by_route.loc[second, "proportion"]),
             "k_first": int(by_route.loc[first, "k"]), "k_second": int(by_route.loc[second, "k"]),
             "q_between": test["q_between"], "p": test["p"]}
 
 
-def _interval(fit: dict) -> dict:
-    return {key: fit[key] for key in ("ci_low", "ci_high", "pi_low", "pi_high")} | {"estimate": fit["proportion"]}
+def source_checks(provenance: list[dict]) -> dict[str, str]:
+    """Subclaim key -> source check, from the traced provenance of each popular number."""
+    checks = {}
+    for entry in provenance:
+        for key in entry.get("keys", []):
+            if entry.get("source_check") not in v.SOURCE_CHECKS:
+                raise ValueError(f"claim_provenance.yaml, entry {entry.get('claim')!r}: source_check must be one "
+                                 f"of {list(v.SOURCE_CHECKS)}, got {entry.get('source_check')!r}")
+            checks[key] = entry["source_check"]
+    return checks
 
 
-def assess_claims(registry_entry: dict, response: dict, remission: dict, routes: dict) -> dict:
-    """Verdict for each published number of the claim, from the pooled analyses."""
+def assess_claims(registry_entry: dict, response: dict, remission: dict, routes: dict,
+                  checks: dict[str, str]) -> dict:
+    """Verdict for each published number of the claim, by the rules in ``claims.yaml``."""
     published = {item["key"]: item for item in registry_entry["published"]}
     subclaims = []
 
-    def add(key, interval, verdict, note):
+    def add(key, fit, verdict, basis, scale="proportion"):
         item = published[key]
-        subclaims.append({"key": key, "label": item["label"], "published": item["text"], "scale": "proportion",
-                          **interval, "verdict": verdict, "note": note})
+        interval = {"estimate": fit["estimate"], "ci_low": fit["ci_low"], "ci_high": fit["ci_high"]}
+        subclaims.append(v.subclaim(key=key, label=item["label"], published=item["text"], verdict=verdict,
+                                    data="real", rule=item["rule"], basis=basis, source_check=checks.get(key),
+                                    scale=scale, **interval))
 
-    response_fit, remission_fit = response["fit"], remission["fit"]
-    add("response_nimh", _interval(response_fit), verdict_point(published["response_nimh"]["value"], response_fit),
-        "pooled response, all verified studies")
-    add("remission_nimh", _interval(remission_fit),
-        verdict_point(published["remission_nimh"]["value"], remission_fit),
-        "pooled remission, all verified studies")
-    add("response_range", _interval(response_fit),
-        verdict_range(published["response_range"]["low"], published["response_range"]["high"], response_fit),
-        "pooled response against the published range")
+    def pooled(result):
+        fit = result["fit"]
+        return {"estimate": fit["proportion"], "ci_low": fit["ci_low"], "ci_high": fit["ci_high"]}
+
+    def basis(result, outcome):
+        return (f"pooled {outcome}, all verified arms and timepoints (k = {result['fit']['k']} arms, "
+                f"n = {int(result['studies']['n'].sum())})")
+
+    item = published["response_nimh"]
+    add("response_nimh", pooled(response), v.judge_point(response["fit"]["ci_low"], response["fit"]["ci_high"],
+                                                         item["value"], item["margin"]), basis(response, "response"))
+    item = published["remission_nimh"]
+    add("remission_nimh", pooled(remission), v.judge_point(remission["fit"]["ci_low"], remission["fit"]["ci_high"],
+                                                           item["value"], item["margin"]),
+        basis(remission, "remission"))
+    item = published["response_range"]
+    add("response_range", pooled(response), v.judge_range(response["fit"]["ci_low"], response["fit"]["ci_high"],
+                                                          item["low"], item["high"]), basis(response, "response"))
     if np.isfinite(routes.get("difference", float("nan"))):
-        subclaims.append({"key": "iv_vs_intranasal", "label": published["iv_vs_intranasal"]["label"],
-                          "published": published["iv_vs_intranasal"]["text"], "scale": "difference",
-                          "estimate": routes["difference"], "ci_low": None, "ci_high": None,
-                          "reproduced_text": (f"IV {100 * routes['first']:.1f}% vs intranasal "
-                                              f"{100 * routes['second']:.1f}% (p = {routes['p']:.2g})"),
-                          "verdict": verdict_direction(routes["difference"], routes["p"]),
-                          "note": "response, subgroup difference; confounded by timepoint and comparator"})
-    verdict = combine_verdicts([item["verdict"] for item in subclaims])
-    return {"subclaims": subclaims, "verdict": verdict}
+        item = published["iv_vs_intranasal"]
+        add("iv_vs_intranasal", {"estimate": routes["difference"], "ci_low": routes["ci_low"],
+                                 "ci_high": routes["ci_high"]},
+            v.judge_direction(routes["ci_low"], routes["ci_high"], item["margin"]),
+            f"pooled response by route, IV (k = {routes['k_first']}) minus intranasal (k = {routes['k_second']}); "
+            "not randomized, confounded by timepoint and drug", scale="difference")
+    return {"subclaims": subclaims, "verdict": v.overall_verdict([item["verdict"] for item in subclaims]),
+            "source_check": v.overall_source_check([item["source_check"] for item in subclaims])}
 
 
 def verdict_markdown(assessment: dict) -> str:
-    """The verdict table of the chapter (markdown)."""
-    from .claims import _format_interval
+    """The chapter's verdict table (MyST markdown with verdict and source badges)."""
+    from .scoreboard import data_badge, format_estimate, source_badge, verdict_badge
 
-    lines = ["| Published | Reproduced (95% CI) | Verdict | Compared with |", "|---|---|---|---|"]
+    lines = ["| Published | What the data show | Verdict |", "|---|---|---|"]
     for item in assessment["subclaims"]:
-        lines.append(f"| {item['label']}: {item['published']} | {_format_interval(item)} | **{item['verdict']}** "
-                     f"| {item['note']} |")
+        badges = " ".join(part for part in (verdict_badge(item["verdict"]), data_badge(item["data"]),
+                                             source_badge(item["source_check"])) if part)
+        lines.append(f"| {item['label']}: {item['published']} | {format_estimate(item)} | {badges} |")
     return "\n".join(lines)
 
 
@@ -146,8 +187,7 @@ def provenance_markdown(provenance: list[dict], table: pd.DataFrame) -> str:
     for entry in provenance:
         lines = [f"**{entry['claim']}**", ""]
         lines.append(f"- Traced to: {entry['traced_to']}" + (f" (doi:{entry['doi']})" if entry.get("doi") else ""))
-        lines.append(f"- Traceable to the named source: **{'yes' if entry['traceable'] else 'no'}**"
-                     f" (status of the trace: {entry['status']})")
+        lines.append(f"- Source check: **{entry['source_check']}** ({entry['status']})")
         for quote in entry.get("quotes", []):
             lines.append(f"- Source text ({quote['source']}): \u201c{quote['text']}\u201d")
         for key in entry.get("study_keys", []):
@@ -170,7 +210,9 @@ def results_payload(*, assessment: dict, response: dict, remission: dict, sensit
     fit = response["fit"]
     return {
         "claim": "response-rates",
+        "data": "real",
         "verdict": assessment["verdict"],
+        "source_check": assessment["source_check"],
         "subclaims": assessment["subclaims"],
         "headline": {"label": "Pooled response",
                      **{key: fit[key] for key in ("proportion", "ci_low", "ci_high", "pi_low", "pi_high")}},
@@ -187,3 +229,16 @@ def results_payload(*, assessment: dict, response: dict, remission: dict, sensit
         "parameters": parameters,
         "analysis_version": version,
     }
+
+
+def heterogeneity_word(i2: float) -> str:
+    """Cochrane Handbook's rough guide to I² (section 10.10.2): 0-40% might not be important,
+    30-60% moderate, 50-90% substantial, 75-100% considerable (overlapping on purpose; the lower
+    reading is used here)."""
+    if i2 < 30:
+        return "low"
+    if i2 < 50:
+        return "moderate"
+    if i2 < 75:
+        return "substantial"
+    return "considerable"

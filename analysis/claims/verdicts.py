@@ -60,6 +60,10 @@ OVERALL_RULE = (
     "most serious of its subclaims' (misattributed, then not traceable, then traceable).")
 
 
+#: Boundaries are inclusive; this absorbs floating-point error in bands such as 0.70 ± 0.10.
+_TOLERANCE = 1e-9
+
+
 def _check_interval(ci_low: float, ci_high: float) -> None:
     if not (math.isfinite(ci_low) and math.isfinite(ci_high)) or ci_low > ci_high:
         raise ValueError(f"a verdict needs a finite interval with ci_low <= ci_high, got [{ci_low}, {ci_high}]")
@@ -100,11 +104,11 @@ def judge_range(ci_low: float, ci_high: float, low: float, high: float) -> str:
     _check_interval(ci_low, ci_high)
     if low >= high:
         raise ValueError(f"a range needs low < high, got [{low}, {high}]")
-    if low <= ci_low and ci_high <= high:
+    if low - _TOLERANCE <= ci_low and ci_high <= high + _TOLERANCE:
         return REPRODUCED
-    if ci_high < low or ci_low > high:
+    if ci_high < low - _TOLERANCE or ci_low > high + _TOLERANCE:
         return NOT_REPRODUCED
-    if ci_high - ci_low > high - low:
+    if ci_high - ci_low > high - low + _TOLERANCE:
         return INCONCLUSIVE
     return PARTLY
 

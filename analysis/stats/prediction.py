@@ -389,3 +389,350 @@ def _check_confounds(confounds, n: int) -> np.ndarray | None:
         raise ValueError(f"confounds: expected a finite (participants x confounds) array with {n} rows; "
                          f"got shape {confounds.shape}")
     return confounds
+
+
+# ----------------------------------------------------------------------------- inference
+
+def _corrected_standard_error(fold_values: np.ndarray, n_train: float, n_test: float) -> float:
+    return float(np.sqrt((1.0 / fold_values.size + n_test / n_train) * np.var(fold_values, ddof=1)))
+
+
+def corrected_t_interval(fold_scores, *, n_train: float, n_test: float, level: float = 0.95) -> tuple[float, float]:
+    """Corrected repeated k-fold t interval of a mean fold score, clipped to [0, 1].
+
+    Parameters
+    ----------
+    fold_scores : array-like
+        One score per outer fold (``J = n_repeats x n_splits`` of them).
+    n_train, n_test : float
+        Training and test fold sizes (means over folds).
+
+    Returns
+    -------
+    (float, float)
+        ``mean ± t_{J-1, (1+level)/2} √((1/J + n_test/n_train) s²)``; NaN for ``J < 2``.
+
+    Notes
+    -----
+    Fold scores share training participants, so their plain variance of the mean ``s²/J``
+    is far too small; the ``n_test/n_train`` term (Nadeau & Bengio 2003) accounts for the
+    correlation between folds and for the variability of the training sets, and the
+    repeated k-fold version uses ``J - 1`` degrees of freedom (Bouckaert & Frank 2004).
+
+    References
+    ----------
+    Nadeau C, Bengio Y (2003). Inference for the generalization error. Mach Learn 52:239-281.
+    Bouckaert RR, Frank E (2004). Evaluating the replicability of significance tests for
+    comparing learning algorithms. PAKDD, LNCS 3056:3-12.
+    """
+    scores = np.asarray(fold_scores, dtype=float)
+    if scores.size < 2:
+        return float("nan"), float("nan")
+    half_width = stats.t.ppf(0.5 + level / 2, scores.size - 1) * _corrected_standard_error(scores, n_train, n_test)
+    mean = scores.mean()
+    return float(np.clip(mean - half_width, 0, 1)), float(np.clip(mean + half_width, 0, 1))
+
+
+def compare_models(fold_scores_a, fold_scores_b, *, n_train: float, n_test: float, level: float = 0.95) -> dict:
+    """Paired comparison of two models' fold scores on the *same* folds.
+
+    Returns
+    -------
+    dict
+        ``difference`` (mean of a - b), ``ci_low, ci_high``, ``t`` and two-sided ``p`` of the
+        corrected resampled t test, and ``n_folds``.
+
+    Notes
+    -----
+    ``t = d̄ / √((1/J + n_test/n_train) s_d²)`` on ``J - 1`` degrees of freedom, where
+    ``d_j`` are the per-fold differences (see :func:`corrected_t_interval` for references).
+    """
+    first, second = np.asarray(fold_scores_a, dtype=float), np.asarray(fold_scores_b, dtype=float)
+    if first.shape != second.shape or first.ndim != 1 or first.size < 2:
+        raise ValueError(f"expected two equally long lists of per-fold scores from the same folds; got shapes "
+                         f"{first.shape} and {second.shape}")
+    differences = first - second
+    mean, degrees = float(differences.mean()), differences.size - 1
+    error = _corrected_standard_error(differences, n_train, n_test)
+    half_width = float(stats.t.ppf(0.5 + level / 2, degrees)) * error
+    if error == 0:
+        t_value, p_value = (0.0, 1.0) if mean == 0 else (float(np.copysign(np.inf, mean)), 0.0)
+    else:
+        t_value = mean / error
+        p_value = float(2 * stats.t.sf(abs(t_value), degrees))
+    return {"difference": mean, "ci_low": mean - half_width, "ci_high": mean + half_width, "t": float(t_value),
+            "p": p_value, "n_folds": int(differences.size)}
+
+
+def _evaluate(design: DesignFunction, y: np.ndarray, *, folds, n_permutations: int, random_state: int) -> dict:
+    """Cross-validate with the true labels and all permutations; summarize."""
+    labels = _label_matrix(y, n_permutations, random_state)
+    scores = _fold_scores(design, labels, folds)
+    statistic = scores["balanced_accuracy"].mean(axis=0)
+    observed, permuted = statistic[0], statistic[1:]
+    n_train = float(np.mean([len(train) for train, _ in folds]))
+    n_test = float(np.mean([len(test) for _, test in folds]))
+    fold_accuracy, fold_auc = scores["balanced_accuracy"][:, 0], scores["roc_auc"]
+    accuracy_low, accuracy_high = corrected_t_interval(fold_accuracy, n_train=n_train, n_test=n_test)
+    auc_low, auc_high = corrected_t_interval(fold_auc, n_train=n_train, n_test=n_test)
+    p_value = (1 + np.sum(permuted >= observed - 1e-12)) / (1 + n_permutations) if n_permutations else np.nan
+    alphas = scores["alpha"]
+    return {"balanced_accuracy": float(observed), "balanced_accuracy_ci_low": accuracy_low,
+            "balanced_accuracy_ci_high": accuracy_high, "roc_auc": float(fold_auc.mean()), "roc_auc_ci_low": auc_low,
+            "roc_auc_ci_high": auc_high, "p_value": float(p_value), "n": int(len(y)),
+            "n_permutations": int(n_permutations), "n_folds": len(folds), "n_train": n_train, "n_test": n_test,
+            "fold_balanced_accuracy": fold_accuracy.tolist(), "fold_roc_auc": fold_auc.tolist(),
+            "permutation_scores_mean": float(permuted.mean()) if n_permutations else float("nan"),
+            "alphas_chosen": {"median": float(np.median(alphas)), "min": float(alphas.min()),
+                              "max": float(alphas.max()),
+                              "share_at_grid_edge": float(np.mean((alphas == ALPHA_GRID[0]) |
+                                                                  (alphas == ALPHA_GRID[-1])))}}
+
+
+def _resolve_folds(y: np.ndarray, folds, *, n_splits: int, n_repeats: int, random_state: int):
+    if folds is None:
+        return outer_folds(y, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
+    folds = [(np.asarray(train), np.asarray(test)) for train, test in folds]
+    if len(folds) != n_splits * n_repeats:
+        raise ValueError(f"folds: {len(folds)} given but n_splits x n_repeats = {n_splits * n_repeats}")
+    return folds
+
+
+def predict_response(timeseries, y, *, random_state: int = 0, n_permutations: int = 1000, kind: str = "tangent",
+                     edges=None, n_splits: int = 5, n_repeats: int = 10, confounds=None, folds=None) -> dict:
+    """Cross-validated prediction of response (1) vs non-response (0) from ROI time series.
+
+    Parameters
+    ----------
+    timeseries : list of ndarray
+        One (time x region) array per participant (lengths may differ after scrubbing).
+    y : array-like of {0, 1}
+    random_state : int
+        Seeds the folds and the permutations: same inputs, same output (``==``).
+    n_permutations : int
+        Label permutations for the p-value (0 skips it and ``p_value`` is NaN).
+    kind : {"tangent", "correlation", "partial correlation"}
+    edges : boolean array, optional
+        A-priori subset of the vectorized connectome (lower triangle without the diagonal,
+        nilearn's order), fixed before seeing labels.
+    n_splits, n_repeats : int
+        Outer ``RepeatedStratifiedKFold`` on the true labels.
+    confounds : array-like, optional
+        (participants x confounds), e.g. mean framewise displacement, age, sex (0/1);
+        regressed out of the edges inside each training fold.
+    folds : list of (train, test), optional
+        Precomputed outer folds (:func:`outer_folds`), to run several models on the same
+        folds; ``n_splits x n_repeats`` of them.
+
+    Returns
+    -------
+    dict
+        ``balanced_accuracy, balanced_accuracy_ci_low, balanced_accuracy_ci_high, roc_auc,
+        roc_auc_ci_low, roc_auc_ci_high, p_value, n, n_permutations, n_splits, n_repeats,
+        n_folds, n_train, n_test, kind, fold_balanced_accuracy, fold_roc_auc,
+        permutation_scores_mean, alphas_chosen`` (median, min, max and share at the grid
+        edge of the chosen penalties, relative to the largest squared singular value).
+
+    Notes
+    -----
+    *Features.* Per participant a Ledoit-Wolf covariance of the z-scored series
+    (:func:`standardized_covariances`), computed once. For ``kind="tangent"`` each outer
+    training fold's geometric mean ``G`` (:func:`geometric_mean`) is the reference and every
+    participant's edges are ``log(G^{-1/2} C G^{-1/2})`` (:func:`tangent_space`); the other
+    kinds are fold-free. Confounds are regressed out (OLS on the training participants,
+    applied to train and test) and the edges standardized with training means and SDs.
+
+    *Classifier.* A ridge discriminant on Fisher-coded targets ``+1/n₁`` (class 1) and
+    ``-1/n₀`` (class 0): ``w = (X'X + αI)^{-1} X'y`` with X the centred training edges. As
+    ``X'y = x̄₁ - x̄₀ = δ`` and ``X'X = S_W + (n₀n₁/n) δδ'`` (S_W the within-class
+    scatter), Sherman-Morrison gives ``w ∝ (S_W + αI)^{-1} δ``: the direction of shrinkage
+    (regularized) LDA (Friedman 1989; Hastie, Buja & Tibshirani 1995). The penalty is the
+    one of ``ALPHA_GRID x s₁²`` with the smallest exact leave-one-out error (PRESS) of the
+    ridge fit on the training fold: with ``X = U S V'``, ``ŷ = U diag(s²/(s²+α)) U'y`` and
+    ``h_ii = 1/m + Σ_k U_ik² s_k²/(s_k²+α)``, the leave-one-out residual is
+    ``(y_i - ŷ_i)/(1 - h_ii)`` (Allen 1974; Golub, Heath & Wahba 1979): nested tuning
+    without a second loop. The threshold is the midpoint of the projected training class
+    means (equal priors, as balanced accuracy weighs the classes equally). It is written
+    by hand because one SVD per fold then serves every penalty and every permutation (the
+    permuted targets are columns of one matrix); scikit-learn's ``RidgeClassifierCV`` would
+    refit each permutation separately.
+
+    *Estimate and interval.* Balanced accuracy and ROC-AUC are means over the
+    ``J = n_repeats x n_splits`` folds, with the corrected repeated k-fold t interval
+    (:func:`corrected_t_interval`), which includes the variability of the training sets.
+
+    *Permutation test.* The same folds for every permutation; the label-free steps
+    (covariances, tangent reference, confound regression, scaling) are fitted once per fold
+    and reused, and the classifier with its penalty is refitted for each permutation.
+    ``p = (1 + #{permuted mean balanced accuracy ≥ observed}) / (1 + n_permutations)``
+    (Phipson & Smyth 2010; Ojala & Garriga 2010). The folds are stratified on the true
+    labels, not on the permuted ones; a permuted test fold may then lack a class, and its
+    balanced accuracy is the recall of the class present (scikit-learn's convention).
+
+    References
+    ----------
+    Allen DM (1974). The relationship between variable selection and data augmentation and a
+    method for prediction. Technometrics 16:125-127.
+    Dadi K, et al. (2019). Benchmarking functional connectome-based predictive models for
+    resting-state fMRI. NeuroImage 192:115-134.
+    Friedman JH (1989). Regularized discriminant analysis. J Am Stat Assoc 84:165-175.
+    Golub GH, Heath M, Wahba G (1979). Generalized cross-validation as a method for choosing
+    a good ridge parameter. Technometrics 21:215-223.
+    Hastie T, Buja A, Tibshirani R (1995). Penalized discriminant analysis. Ann Stat
+    23:73-102.
+    Nadeau C, Bengio Y (2003). Inference for the generalization error. Mach Learn 52:239-281.
+    Ojala M, Garriga GC (2010). Permutation tests for studying classifier performance. J Mach
+    Learn Res 11:1833-1863.
+    Phipson B, Smyth GK (2010). Permutation p-values should never be zero. Stat Appl Genet
+    Mol Biol 9:39.
+    Varoquaux G (2018). Cross-validation failure: small sample sizes lead to large error
+    bars. NeuroImage 180:68-77.
+    """
+    y = check_labels(y, n_splits=n_splits)
+    if len(timeseries) != len(y):
+        raise ValueError(f"{len(timeseries)} time series but {len(y)} labels; expected one label per participant")
+    return predict_from_covariances(standardized_covariances(timeseries), y, random_state=random_state,
+                                    n_permutations=n_permutations, kind=kind, edges=edges, n_splits=n_splits,
+                                    n_repeats=n_repeats, confounds=confounds, folds=folds)
+
+
+def predict_from_covariances(covariances, y, *, random_state: int = 0, n_permutations: int = 1000,
+                             kind: str = "tangent", edges=None, n_splits: int = 5, n_repeats: int = 10,
+                             confounds=None, folds=None) -> dict:
+    """:func:`predict_response` from precomputed covariances (participants x regions x
+    regions, e.g. from :func:`standardized_covariances`); same parameters and keys."""
+    y = check_labels(y, n_splits=n_splits)
+    covariances = np.asarray(covariances, dtype=float)
+    if covariances.ndim != 3 or len(covariances) != len(y):
+        raise ValueError(f"expected {len(y)} covariance matrices (participants x regions x regions); "
+                         f"got shape {covariances.shape}")
+    design = _connectome_design(covariances, kind, edges, _check_confounds(confounds, len(y)))
+    folds = _resolve_folds(y, folds, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
+    return _evaluate(design, y, folds=folds, n_permutations=n_permutations, random_state=random_state) | {
+        "n_splits": n_splits, "n_repeats": n_repeats, "kind": kind}
+
+
+def predict_from_features(features, y, *, random_state: int = 0, n_permutations: int = 1000, n_splits: int = 5,
+                          n_repeats: int = 10, confounds=None, folds=None) -> dict:
+    """The classifier, interval and permutation test of :func:`predict_response` on a plain
+    (participants x features) array, e.g. baseline MADRS and age, with no connectivity step.
+    The same ``random_state``, ``n_splits`` and ``n_repeats`` (or ``folds``) give the same
+    folds, so the fold scores pair with the connectome model's (:func:`compare_models`).
+    Returns the same keys, with ``kind="features"``."""
+    y = check_labels(y, n_splits=n_splits)
+    features = np.asarray(features, dtype=float)
+    features = features[:, None] if features.ndim == 1 else features
+    if features.ndim != 2 or len(features) != len(y) or not np.all(np.isfinite(features)):
+        raise ValueError(f"expected a finite (participants x features) array with {len(y)} rows; "
+                         f"got shape {features.shape}")
+    confounds = _check_confounds(confounds, len(y))
+    folds = _resolve_folds(y, folds, n_splits=n_splits, n_repeats=n_repeats, random_state=random_state)
+
+    def design(train, test):
+        return _residualize_and_scale(features, train, test, confounds)
+
+    return _evaluate(design, y, folds=folds, n_permutations=n_permutations, random_state=random_state) | {
+        "n_splits": n_splits, "n_repeats": n_repeats, "kind": "features"}
+
+
+def train_and_predict(covariances, y, new_covariances, *, kind: str = "tangent", edges=None, confounds=None,
+                      new_confounds=None) -> dict:
+    """Fit the whole pipeline on all participants and classify new ones.
+
+    The tangent reference, confound regression and scaling are fitted on ``covariances``
+    (with ``confounds``) only; the penalty is tuned by the leave-one-out error as in every
+    cross-validation fit.
+
+    Returns
+    -------
+    dict
+        ``scores`` and ``predicted`` (0/1) of the new participants, ``alpha_relative``.
+    """
+    y = check_labels(y, n_splits=1).astype(bool)
+    covariances, new_covariances = np.asarray(covariances, dtype=float), np.asarray(new_covariances, dtype=float)
+    if (confounds is None) != (new_confounds is None):
+        raise ValueError("give confounds for both the training and the new participants, or for neither")
+    everyone = np.concatenate([covariances, new_covariances])
+    all_confounds = None if confounds is None else np.concatenate(
+        [_check_confounds(confounds, len(covariances)), _check_confounds(new_confounds, len(new_covariances))])
+    train, new = np.arange(len(covariances)), np.arange(len(covariances), len(everyone))
+    train_features, new_features = _connectome_design(everyone, kind, edges, all_confounds)(train, new)
+    scores, predicted, alpha = _ridge_discriminant(train_features, new_features, y[:, None])
+    return {"scores": scores[:, 0], "predicted": predicted[:, 0].astype(int), "alpha_relative": float(alpha[0])}
+
+
+# ----------------------------------------------------------------------------- demonstrations
+
+def _sklearn_connectome_pipeline(kind: str = "correlation", *, select_k: int | None = None):
+    """scikit-learn Pipeline for the leakage demonstration: connectivity, optional
+    univariate edge selection (inside the folds), scaling, l2 logistic regression."""
+    from nilearn.connectome import ConnectivityMeasure
+    from sklearn.feature_selection import SelectKBest, f_classif
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    steps = [("connectivity", ConnectivityMeasure(kind=kind, vectorize=True, discard_diagonal=True,
+                                                  standardize="zscore_sample"))]
+    if select_k is not None:
+        steps.append(("select", SelectKBest(f_classif, k=select_k)))
+    steps += [("scale", StandardScaler()), ("classify", LogisticRegression(max_iter=2000))]
+    return Pipeline(steps)
+
+
+def _repeated_cv_balanced_accuracy(estimator, X, y, *, n_splits: int, n_repeats: int, random_state: int) -> float:
+    """Mean over repeats of the out-of-fold balanced accuracy of a scikit-learn estimator."""
+    from sklearn.base import clone
+
+    predicted = np.empty((n_repeats, len(y)), dtype=bool)
+    for split, (train, test) in enumerate(outer_folds(y, n_splits=n_splits, n_repeats=n_repeats,
+                                                      random_state=random_state)):
+        model = clone(estimator).fit([X[i] for i in train] if isinstance(X, list) else X[train], y[train])
+        predicted[split // n_splits, test] = model.predict([X[i] for i in test] if isinstance(X, list) else X[test])
+    return float(np.mean(_balanced_accuracy(np.tile(y.astype(bool), (n_repeats, 1)).T, predicted.T)))
+
+
+def leaky_edge_selection_accuracy(timeseries, y, *, k: int = 20, n_splits: int = 5, n_repeats: int = 5,
+                                  random_state: int = 0) -> dict:
+    """The same classifier with the top-k edges chosen two ways: on *all* participants
+    before cross-validation (leaky) and inside the training folds (correct).
+
+    Returns
+    -------
+    dict
+        ``leaky`` and ``correct``: balanced accuracy (mean over repeats) of each; ``k``.
+    """
+    from nilearn.connectome import ConnectivityMeasure
+    from sklearn.feature_selection import f_classif
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    y = check_labels(y, n_splits=n_splits)
+    series = [np.asarray(one, dtype=float) for one in timeseries]
+    features = ConnectivityMeasure(kind="correlation", vectorize=True, discard_diagonal=True,
+                                   standardize="zscore_sample").fit_transform(series)
+    scores, _ = f_classif(features, y)
+    chosen = np.argsort(scores)[::-1][:k]  # chosen with every participant's label: the leak
+    settings = {"n_splits": n_splits, "n_repeats": n_repeats, "random_state": random_state}
+    leaky = _repeated_cv_balanced_accuracy(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+                                           features[:, chosen], y, **settings)
+    correct = _repeated_cv_balanced_accuracy(_sklearn_connectome_pipeline("correlation", select_k=k), series, y,
+                                             **settings)
+    return {"leaky": leaky, "correct": correct, "k": k}
+
+
+def sample_size_accuracy(true_high: float = 0.75, true_low: float = 0.65, *, alpha: float = 0.05,
+                         power: float = 0.8) -> dict:
+    """Participants needed to tell a true accuracy ``true_high`` from ``true_low``.
+
+    One-sided binomial test of H0: accuracy = low against H1: accuracy = high (normal
+    approximation): ``n = ((z_{1-α}√(p0 q0) + z_{power}√(p1 q1)) / (p1 - p0))²``; and the
+    half-width of a 95% binomial CI at n = 100 (Varoquaux 2018's "±10%").
+    """
+    z_alpha, z_power = stats.norm.ppf(1 - alpha), stats.norm.ppf(power)
+    p0, p1 = true_low, true_high
+    n = ((z_alpha * np.sqrt(p0 * (1 - p0)) + z_power * np.sqrt(p1 * (1 - p1))) / (p1 - p0)) ** 2
+    half_width_100 = stats.norm.ppf(0.975) * np.sqrt(p1 * (1 - p1) / 100)
+    return {"n_required": float(np.ceil(n)), "half_width_at_100": float(half_width_100), "true_high": p1,
+            "true_low": p0, "alpha": alpha, "power": power}

@@ -3,9 +3,10 @@ import pytest
 
 from analysis import pool_proportions
 from analysis.io import read_literature
-from analysis.response_rates import analyse_outcome, assess_claims, route_difference, study_table
+from analysis.claims.response_rates import (analyse_outcome, assess_claims, heterogeneity_word, route_difference,
+                                            source_checks, study_table)
 
-from .conftest import literature_row, write_literature
+from ..conftest import literature_row, write_literature
 
 
 @pytest.fixture
@@ -45,18 +46,36 @@ def test_analyse_outcome_matches_direct_pooling(table):
 
 
 def test_route_difference_and_verdicts(table):
-    from analysis.claims import load_registry
+    from analysis.claims import registry_entry
 
     response = analyse_outcome(table, "response")
     remission = analyse_outcome(table, "remission")
     routes = route_difference(response)
     assert routes["difference"] > 0.2 and routes["p"] < 0.05
-    entry = next(e for e in load_registry() if e["id"] == "response-rates")
-    assessment = assess_claims(entry, response, remission, routes)
-    verdicts = {item["key"]: item["verdict"] for item in assessment["subclaims"]}
-    assert verdicts["iv_vs_intranasal"] == "reproduced"
-    assert verdicts["remission_nimh"] == "reproduced"  # 21/70 = 30%
-    assert assessment["verdict"] in ("reproduced", "partly")
+    assert routes["ci_low"] < routes["difference"] < routes["ci_high"]
+    # the delta-method SE reproduces the subgroup CIs' widths
+    assert routes["ci_high"] - routes["ci_low"] == pytest.approx(2 * 1.959964 * routes["se"])
+    entry = registry_entry("response-rates")
+    checks = {"response_nimh": "traceable", "remission_nimh": "traceable", "response_range": "misattributed"}
+    assessment = assess_claims(entry, response, remission, routes, checks)
+    by_key = {item["key"]: item for item in assessment["subclaims"]}
+    assert by_key["iv_vs_intranasal"]["verdict"] == "reproduced"  # CI above 0
+    assert by_key["iv_vs_intranasal"]["source_check"] is None
+    assert by_key["response_range"]["source_check"] == "misattributed"
+    assert assessment["source_check"] == "misattributed"  # the most serious check is kept visible
+    assert all(item["data"] == "real" and item["rule"] and item["basis"] for item in assessment["subclaims"])
+    assert assessment["verdict"] in ("reproduced", "partly reproduced", "not reproduced", "inconclusive")
+
+
+def test_source_checks_from_provenance():
+    assert source_checks([{"keys": ["a", "b"], "source_check": "traceable"}]) == {"a": "traceable", "b": "traceable"}
+    with pytest.raises(ValueError, match="source_check must be one of"):
+        source_checks([{"claim": "x", "keys": ["a"], "source_check": "yes"}])
+
+
+@pytest.mark.parametrize("i2,word", [(0, "low"), (26, "low"), (30, "moderate"), (55, "substantial"), (80, "considerable")])
+def test_heterogeneity_word(i2, word):
+    assert heterogeneity_word(i2) == word
 
 
 def test_missing_outcome_is_an_error(table):
