@@ -150,6 +150,8 @@ def _check_labels(targets: dict, largest_n, own_time: bool = True, throughput_ow
                                            f"among them) <= {targets.get('peak_memory_mb_at_800', 4096):g} "
                                            f"MB at n = {largest_n if largest_n is not None else '?'}"
                                            + ("" if largest_n in (None, 800) else " (the target is set at n = 800)"),
+        "simulation_studies_le_300s": "the imaging claims' simulation studies (every scenario) on 2 cores <= "
+                                      f"{targets.get('simulation_studies_s', 300) / 60:g} min",
     }
 
 

@@ -58,7 +58,7 @@ BIN = Path(sys.executable).parent
 ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", **JOB_SETTINGS,
            OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 TARGETS = {"cold_build_s": 600, "noop_rebuild_s": 15, "parallel_speedup": 1.8, "peak_memory_mb_at_800": 4096,
-           "dti_throughput_ratio": 1.0}
+           "dti_throughput_ratio": 1.0, "simulation_studies_s": 300}
 
 
 def log(message: str) -> None:
@@ -141,6 +141,21 @@ def bench_build(scratch: Path) -> dict:
         "prose_edit_rebuild_s": prose["seconds"],
         "prose_edit_executed": executed_claims(prose["output"]),
     }
+
+
+def bench_simulations(checkout: Path) -> dict:
+    """The imaging claims' simulation studies as the workflow runs them (every scenario, the run
+    profile's numbers of simulations and permutations, 2 cores), then a no-op run."""
+    from analysis.claims.studies import SCENARIOS
+
+    targets = [f".work/simulations/{claim}/{scenario}.json" for claim, names in SCENARIOS.items() for scenario in names]
+    for target in targets:
+        (checkout / target).unlink(missing_ok=True)
+    run = snakemake(checkout, *targets)
+    log(f"simulation studies ({len(targets)} scenarios) on 2 cores: {run['seconds']:.0f} s")
+    noop = snakemake(checkout, *targets)
+    return {"seconds_2core": run["seconds"], "peak_mb": run["peak_mb"], "noop_s": noop["seconds"],
+            "scenarios": targets}
 
 
 def _scaled(scratch: Path, n: int, resolution_scale: int = 1, **batch) -> Path:
@@ -498,6 +513,8 @@ def checks(report: dict) -> dict:
         "dti_speedup_2core_ge_1_8_whole_run": _by_cohort(dti, "parallel_speedup", speedup),
         "fmri_speedup_2core_ge_1_8_whole_run": _by_cohort(fmri, "parallel_speedup", speedup),
         "peak_memory_le_4gb_at_largest_n": None if not scaling else peak_at_largest <= TARGETS["peak_memory_mb_at_800"],
+        "simulation_studies_le_300s": (None if not report.get("simulation_studies") else
+                                       report["simulation_studies"]["seconds_2core"] <= TARGETS["simulation_studies_s"]),
         "largest_n": largest,
     }
 
@@ -506,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "benchmarks.json"))
     parser.add_argument("--quick", action="store_true", help="small sizes and no cold build")
-    parser.add_argument("--only", nargs="+", choices=("build", "dti", "fmri", "prediction", "scaling"))
+    parser.add_argument("--only", nargs="+", choices=("build", "dti", "fmri", "prediction", "scaling", "simulations"))
     parser.add_argument("--sizes", nargs="+", type=int, default=[50, 100, 200, 400, 800])
     parser.add_argument("--stage-n", type=int, default=98, help="cohort size for the per-stage cases")
     parser.add_argument("--speedup-n", type=int, default=400,
@@ -543,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         log(f"re-evaluated the targets of {out}: {json.dumps(report['checks'])}")
         return 0
-    cases = set(args.only or ("build", "dti", "fmri", "prediction", "scaling"))
+    cases = set(args.only or ("build", "dti", "fmri", "prediction", "scaling", "simulations"))
     if args.quick:
         cases.discard("build")
         args.sizes, args.stage_n, args.permutations, args.speedup_n, args.repeats = [20, 40], 20, [0, 50], 0, 1
@@ -574,11 +591,13 @@ def main(argv: list[str] | None = None) -> int:
             report["prediction"] = bench_prediction(checkout, scratch, args.stage_n, args.permutations)
         if "scaling" in cases:
             report["scaling"] = bench_scaling(checkout, scratch, args.sizes)
+        if "simulations" in cases and not args.quick:
+            report["simulation_studies"] = bench_simulations(checkout)
     finally:
         if not args.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     case_keys = {"build": "build", "dti": "dti_throughput", "fmri": "fmri_stage", "prediction": "prediction",
-                 "scaling": "scaling"}
+                 "scaling": "scaling", "simulations": "simulation_studies"}
     report["case_commits"] = {case_keys[case]: report["commit"][:12] for case in cases if case_keys[case] in report}
     out = Path(args.out)
     if args.merge and out.exists():

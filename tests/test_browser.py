@@ -107,8 +107,44 @@ def test_every_page(server, driver):
                 problems.append(f"{relative}: broken link {href}")
             elif fragment and target.suffix == ".html" and unquote(fragment) not in _ids(target):
                 problems.append(f"{relative}: link to a missing anchor {href}")
+        text = driver.execute_script("return document.body.innerText")
+        problems += [f"{relative}: raw markdown table text: {line.strip()[:80]!r}"
+                     for line in text.splitlines() if RAW_TABLE.search(line)]
         driver.save_screenshot(str(ARTIFACTS / (relative.replace("/", "__") + ".png")))
     assert not problems, "\n".join(problems)
+
+
+#: A markdown table that was not rendered: a separator row (|---|---|) or a row of cells
+#: between pipes as visible text.
+RAW_TABLE = re.compile(r"\|\s*:?-{3,}:?\s*\||^\s*\|[^|\n]+\|[^|\n]+\|")
+
+
+def test_raw_table_pattern():
+    assert RAW_TABLE.search("| Published | Reproduced |")
+    assert RAW_TABLE.search("|---|---|")
+    assert not RAW_TABLE.search("p = 0.01 | not a table")
+
+
+def test_scoreboard_badges_read_on_a_phone(server, driver):
+    """At 390 px the verdict badges are visible and inside the viewport (tables may scroll)."""
+    base, _ = server
+    driver.set_window_size(390, 844)
+    try:
+        driver.get(f"{base}/book/_generated/scoreboard.html")
+        badges = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.sd-badge')).map(b => {"
+            "const r = b.getBoundingClientRect(); return [b.innerText, r.width, r.height,"
+            " getComputedStyle(b).backgroundColor, getComputedStyle(b).color]})")
+        assert len(badges) >= 10
+        verdicts = {text for text, *_ in badges}
+        assert "not testable with public data" in verdicts
+        for text, width, height, background, colour in badges:
+            assert 0 < width <= 390 and height > 0, f"badge {text!r} is {width} px wide"
+        coloured = [background for *_, background, _ in badges if background not in ("rgba(0, 0, 0, 0)", "transparent")]
+        assert coloured, "no badge has a background colour"
+        driver.save_screenshot(str(ARTIFACTS / "scoreboard-390px.png"))
+    finally:
+        driver.set_window_size(1280, 1600)
 
 
 def test_claim_page_shows_figures_and_maths(server, driver):

@@ -5,21 +5,38 @@ import pytest
 
 from analysis import paths
 from analysis.claims import VERDICTS, load_registry
+from analysis.claims.studies import SCENARIOS, run_study
+from analysis.results import write_results
 from analysis.workflow import load_config, run_notebook
 
 from .conftest import snakemake
 
 CLAIMS = [entry for entry in load_registry() if entry.get("notebook")]
-# keep the smoke runs short: fewer power simulations than the book uses
-SMOKE_OVERRIDES = {"dti-neuroplasticity": {"n_power_simulations": 10, "power_n_values": [98, 200]},
-                   "fmri-prediction": {"n_permutations": 20, "n_repeats": 2, "learning_curve_n": [50]}}
+# keep the smoke runs short: fewer permutations and simulated datasets than the book uses
+SMOKE_OVERRIDES = {"fmri-prediction": {"n_permutations": 20, "n_repeats": 2}}
+SMOKE_STUDIES = {"dti-neuroplasticity": {"n_simulations": 3, "seed": 1, "measurement_sd": 0.004},
+                 "fmri-prediction": {"n_cohorts": 2, "n_permutations": 19, "n_repeats": 1, "test_size": 200,
+                                     "seed": 1}}
+
+
+def _small_studies(claim: str, folder) -> list[str]:
+    """Each scenario of the claim's simulation study, run small (the book's sizes take minutes)."""
+    files = []
+    for scenario in SCENARIOS.get(claim, ()):
+        path = folder / f"{scenario}.json"
+        write_results(path, run_study(claim, scenario, SMOKE_STUDIES[claim]))
+        files.append(str(path))
+    return files
 
 
 @pytest.mark.parametrize("entry", CLAIMS, ids=[entry["id"] for entry in CLAIMS])
 def test_notebook_runs_and_is_deterministic(tmp_path, entry):
     parameters = {**load_config(paths.CONFIG_DIR / "default.yaml")["claims"][entry["id"]]["parameters"],
                   **SMOKE_OVERRIDES.get(entry["id"], {})}
-    missing = [value for key, value in parameters.items() if key.endswith("_path") and not (paths.ROOT / value).exists()]
+    if "operating_characteristics_paths" in parameters:
+        parameters["operating_characteristics_paths"] = _small_studies(entry["id"], tmp_path)
+    missing = [value for key, value in parameters.items()
+               if key.endswith("_path") and value and not (paths.ROOT / value).exists()]
     if missing:  # generated inputs (e.g. the DTI tables): let the workflow make them
         result = snakemake(*missing)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -36,6 +53,13 @@ def test_notebook_runs_and_is_deterministic(tmp_path, entry):
     assert result["claim"] == entry["id"]
     assert result["verdict"] in VERDICTS
     assert all(item["verdict"] in VERDICTS for item in result["subclaims"])
+    for item in result["subclaims"]:
+        assert {"key", "verdict", "data", "rule", "basis", "source_check"} <= set(item)
+        if item["data"] == "synthetic":
+            assert item["verdict"] == "not testable with public data"
+    if entry["data"] == "synthetic":
+        characteristics = result["operating_characteristics"]
+        assert characteristics["n_simulations"] > 0 and characteristics["scenarios"]
     executed = json.loads(notebook.read_text(encoding="utf-8"))
     errors = [output for cell in executed["cells"] if cell["cell_type"] == "code"
               for output in cell.get("outputs", []) if output.get("output_type") == "error"]
