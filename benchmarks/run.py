@@ -403,7 +403,7 @@ def prediction_timing(qc_path: Path, participants_path: Path, n_permutations: li
     import pandas as pd
 
     from analysis import predict_response
-    from analysis.fmri_prediction import load_timeseries
+    from analysis.claims.fmri_prediction import load_timeseries
 
     series, labels = load_timeseries(pd.read_csv(qc_path, sep="\t"), pd.read_csv(participants_path, sep="\t"))
     predict_response(series, labels, random_state=0, n_permutations=0)  # untimed: first-call costs (lazy imports)

@@ -3,6 +3,7 @@ the simulation study of what the analysis can detect at the trial's design."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -61,18 +62,29 @@ def _standardized(values, row) -> np.ndarray:
     return np.asarray(values, dtype=float) * row["md_change_sd"] / row["residual_sd"]
 
 
-def _slope_interval(row, arm: str, level: float, dof: int) -> tuple[float, float]:
+@lru_cache(maxsize=64)
+def _t_critical(level: float, dof: int) -> float:
     from scipy import stats
 
-    crit = stats.t.ppf(0.5 + level / 2, dof)
+    return float(stats.t.ppf(0.5 + level / 2, dof))
+
+
+def _slope_interval(row, arm: str, level: float) -> tuple[float, float]:
+    crit = _t_critical(level, int(row["df"]))
     estimate, se = row[f"slope_{arm}"], row[f"slope_{arm}_se"]
     return estimate - crit * se, estimate + crit * se
 
 
-def _cells(finding: dict, tests: pd.DataFrame, test: str | None = None, scales=None) -> pd.DataFrame:
+def _index(tests: pd.DataFrame) -> dict:
+    """(test, roi, scale) -> the test's row as a dict (the rules look rows up many times)."""
+    return {(row["test"], row["roi"], row["scale"]): row for row in tests.to_dict(orient="records")}
+
+
+def _cells(finding: dict, tests: dict, test: str | None = None, scales=None) -> list[dict]:
     rois = finding.get("rois") or [finding["roi"]]
     wanted = test or finding["test"]
-    return tests[(tests["test"] == wanted) & tests["roi"].isin(rois) & tests["scale"].isin(scales or finding["scales"])]
+    return [tests[(wanted, roi, scale)] for roi in rois for scale in (scales or finding["scales"])
+            if (wanted, roi, scale) in tests]
 
 
 def _passes(row, sign: int, q: float) -> bool:
@@ -83,13 +95,13 @@ def _ketamine_driven(finding, tests, detection) -> tuple[bool, bool]:
     sign = 1 if finding["direction"] == "positive" else -1
     q, alpha, bound = detection["fdr_q"], detection["alpha"], detection["saline_equivalence"]
     interaction_passes, comes_out = False, False
-    for _, row in _cells(finding, tests).iterrows():
+    for row in _cells(finding, tests):
         if not _passes(row, sign, q):
             continue
         interaction_passes = True
-        low, high = _slope_interval(row, "ketamine", 1 - alpha, row["df"])
+        low, high = _slope_interval(row, "ketamine", 1 - alpha)
         ketamine_differs = low > 0 if sign > 0 else high < 0
-        saline_low, saline_high = _standardized(_slope_interval(row, "saline", 1 - 2 * alpha, row["df"]), row)
+        saline_low, saline_high = _standardized(_slope_interval(row, "saline", 1 - 2 * alpha), row)
         saline_near_zero = -bound < saline_low and saline_high < bound
         comes_out = comes_out or (ketamine_differs and saline_near_zero)
     return comes_out, interaction_passes
@@ -99,14 +111,14 @@ def _both_arms(finding, tests, detection) -> tuple[bool, bool]:
     sign = 1 if finding["direction"] == "positive" else -1
     q, alpha = detection["fdr_q"], detection["alpha"]
     pooled_passes, comes_out = False, False
-    for _, row in _cells(finding, tests).iterrows():
+    for row in _cells(finding, tests):
         if not _passes(row, sign, q):
             continue
         pooled_passes = True
-        slopes = _cells(finding, tests, test="interaction", scales=[row["scale"]]).iloc[0]
+        slopes = tests[("interaction", row["roi"], row["scale"])]
         in_each_arm = []
         for arm in ("ketamine", "saline"):
-            low, high = _slope_interval(slopes, arm, 1 - alpha, slopes["df"])
+            low, high = _slope_interval(slopes, arm, 1 - alpha)
             in_each_arm.append(low > 0 if sign > 0 else high < 0)
         comes_out = comes_out or all(in_each_arm)
     return comes_out, pooled_passes
@@ -117,11 +129,10 @@ def _madrs_only(finding, tests, detection) -> tuple[bool, bool]:
     q = detection["fdr_q"]
     madrs_passes, comes_out = False, False
     for roi in finding.get("rois") or [finding["roi"]]:
-        cells = tests[(tests["test"] == "interaction") & (tests["roi"] == roi)].set_index("scale")
-        if not _passes(cells.loc["madrs"], sign, q):
+        if not _passes(tests[("interaction", roi, "madrs")], sign, q):
             continue
         madrs_passes = True
-        comes_out = comes_out or not bool(cells.loc["qids", "p_fdr"] < q)
+        comes_out = comes_out or not bool(tests[("interaction", roi, "qids")]["p_fdr"] < q)
     return comes_out, madrs_passes
 
 
@@ -150,16 +161,16 @@ def evaluate_findings(published: list[dict], tests: pd.DataFrame, detection: dic
         CI excludes standardized effects of ``smallest_effect`` or more) and ``real_verdict`` (the
         verdict these would give on real data).
     """
+    indexed = _index(tests)
     rows = []
     for finding in published:
-        comes_out, main_passes = _RULES[finding["kind"]](finding, tests, detection)
-        cells = _cells(finding, tests)
+        comes_out, main_passes = _RULES[finding["kind"]](finding, indexed, detection)
+        cells = _cells(finding, indexed)
         sign = 1 if finding["direction"] == "positive" else -1
-        opposite = bool(((cells["p_fdr"] < detection["fdr_q"]) & (np.sign(cells["estimate"]) == -sign)).any())
-        low = cells["ci_low"] * cells["md_change_sd"] / cells["residual_sd"]
-        high = cells["ci_high"] * cells["md_change_sd"] / cells["residual_sd"]
+        opposite = any(cell["p_fdr"] < detection["fdr_q"] and np.sign(cell["estimate"]) == -sign for cell in cells)
         bound = detection["smallest_effect"]
-        all_small = bool(((low > -bound) & (high < bound)).all())
+        all_small = all(-bound < cell["ci_low"] * cell["md_change_sd"] / cell["residual_sd"]
+                        and cell["ci_high"] * cell["md_change_sd"] / cell["residual_sd"] < bound for cell in cells)
         if comes_out:
             verdict = v.REPRODUCED
         elif main_passes:
@@ -168,16 +179,16 @@ def evaluate_findings(published: list[dict], tests: pd.DataFrame, detection: dic
             verdict = v.NOT_REPRODUCED
         else:
             verdict = v.INCONCLUSIVE
-        rows.append({"key": finding["key"], "comes_out": comes_out, "main_test_passes": main_passes,
-                     "opposite": opposite, "all_small": all_small, "real_verdict": verdict})
+        rows.append({"key": finding["key"], "comes_out": bool(comes_out), "main_test_passes": bool(main_passes),
+                     "opposite": bool(opposite), "all_small": bool(all_small), "real_verdict": verdict})
     return pd.DataFrame(rows)
 
 
 def finding_table(published: list[dict], tests: pd.DataFrame) -> pd.DataFrame:
     """The tests behind each published finding, for the chapter: one row per finding and cell."""
-    rows = []
+    rows, indexed = [], _index(tests)
     for finding in published:
-        for _, cell in _cells(finding, tests).iterrows():
+        for cell in _cells(finding, indexed):
             rows.append({"finding": finding["label"], "published": finding["text"], "roi": cell["roi"],
                          "scale": cell["scale"], "test": cell["test"], "estimate": cell["estimate"],
                          "ci_low": cell["ci_low"], "ci_high": cell["ci_high"], "p": cell["p"],

@@ -8,7 +8,8 @@ import pandas as pd
 
 __all__ = ["load_timeseries", "a_priori_edges", "motion_by_group", "confound_matrix", "clinical_features",
            "shortcut_timeseries", "operating_table", "operating_markdown", "summarize_operating_characteristics",
-           "assess_claim", "verdict_markdown", "data_notice", "studies_markdown", "SCENARIO_LABELS"]
+           "assess_claim", "verdict_markdown", "data_notice", "studies_markdown", "connectome_agreement",
+           "SCENARIO_LABELS"]
 
 
 def load_timeseries(qc: pd.DataFrame, participants: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray]:
@@ -191,3 +192,13 @@ def studies_markdown(studies: list[dict]) -> str:
         lines.append(f"| [{study['citation']}](https://doi.org/{study['doi']}) | {study['modality']} | "
                      f"{study['sample']} | {study['validation']} | \u201c{quote}\u201d |")
     return "\n".join(lines)
+
+
+def connectome_agreement(planted: list[np.ndarray], extracted: list[np.ndarray]) -> float:
+    """Mean over participants of the correlation between the two correlation connectomes
+    (lower triangles) of the planted and the extracted region signals."""
+    values = []
+    for first, second in zip(planted, extracted):
+        lower = np.tril_indices(first.shape[1], k=-1)
+        values.append(np.corrcoef(np.corrcoef(first.T)[lower], np.corrcoef(second.T)[lower])[0, 1])
+    return float(np.mean(values))
