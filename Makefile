@@ -14,11 +14,12 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := module://matplotlib_inline.backend_inline
 SNAKEMAKE := snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --rerun-incomplete
 
-.PHONY: book test bench profile claim dry-run clean freeze sysdeps venv help
+.PHONY: book test test-fast bench profile claim dry-run clean freeze sysdeps venv help
 
 help:
 	@echo "make book    build data, notebooks, HTML and PDF into _build/ (CONFIG=$(CONFIG))"
 	@echo "make test    run the test suite"
+	@echo "make test-fast  unit and API tests only (no workflow runs, no book build)"
 	@echo "make claim CLAIM=response-rates   re-execute one claim notebook"
 	@echo "make dry-run show what the workflow would run and why"
 	@echo "make profile pyinstrument reports of the imaging jobs into benchmarks/results/profiles/"
@@ -56,6 +57,9 @@ profile: $(STAMP)
 
 test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not build and not browser and not workflow"
 
 freeze: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^pip==' > requirements.txt.new

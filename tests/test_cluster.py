@@ -1,11 +1,15 @@
 """The SLURM profile: an n = 800 cohort plans as batched cluster jobs (dry run; no cluster here)."""
 import re
 
+import pytest
+
 import yaml
 
 from analysis.workflow import load_config, scaled_config
 
 from .conftest import ROOT, snakemake
+
+pytestmark = pytest.mark.workflow  # runs Snakemake or papermill: not in make test-fast
 
 PROFILE = ROOT / "profiles" / "slurm"
 

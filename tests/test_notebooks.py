@@ -11,6 +11,8 @@ from analysis.workflow import load_config, run_notebook
 
 from .conftest import snakemake
 
+pytestmark = pytest.mark.workflow  # runs Snakemake or papermill: not in make test-fast
+
 CLAIMS = [entry for entry in load_registry() if entry.get("notebook")]
 # keep the smoke runs short: fewer permutations and simulated datasets than the book uses
 SMOKE_OVERRIDES = {"fmri-prediction": {"n_permutations": 20, "n_repeats": 2}}

@@ -95,6 +95,7 @@ def test_cancel_scheduler_timers_cancels_timers_and_leaves_other_threads():
         worker.join(5)
 
 
+@pytest.mark.workflow
 def test_jobs_run_from_snakemakes_environment_without_an_activated_venv(tmp_path):
     """`.venv/bin/snakemake ...` (as the SLURM instructions run it) with the venv not on PATH: the
     jobs' `python -m analysis` must still be the venv's python (the system one lacks pandas)."""
@@ -112,6 +113,7 @@ def test_jobs_run_from_snakemakes_environment_without_an_activated_venv(tmp_path
     assert environment["PATH"].split(os.pathsep)[0] == str(BIN) and environment["PYTHONHASHSEED"] == "0"
 
 
+@pytest.mark.workflow
 def test_collect_step_runs_inside_snakemake_and_a_bad_batch_table_stops_the_run(tmp_path):
     """The collect steps are `run:` blocks; the workflow profile (profiles/default,
     force-use-threads) keeps them in a thread of the Snakemake process instead of a new
