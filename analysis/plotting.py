@@ -243,18 +243,18 @@ def verdict_text(verdict: str) -> str:
     return f"**{verdict}**"
 
 
-def operating_characteristics_plot(frame: pd.DataFrame, *, ylabel: str = "Detection rate across simulated trials"):
-    """Detection rate per finding and scenario (seaborn bar plot; tidy ``finding, scenario, detection_rate``)."""
+def operating_characteristics_plot(frame: pd.DataFrame, *, xlabel: str = "Detection rate across simulated trials"):
+    """Detection rate per finding and scenario (seaborn horizontal bars; tidy ``finding, scenario,
+    detection_rate``)."""
     import seaborn as sns
 
-    figure, axis = plt.subplots(figsize=(7, 3.6))
-    sns.barplot(data=frame, x="finding", y="detection_rate", hue="scenario", ax=axis,
+    figure, axis = plt.subplots(figsize=(7, 1.2 + 0.55 * frame["finding"].nunique()))
+    sns.barplot(data=frame, y="finding", x="detection_rate", hue="scenario", ax=axis, orient="h",
                 palette=["0.65", "tab:olive", "tab:purple"][: frame["scenario"].nunique()])
-    axis.set_ylim(0, 1)
-    axis.yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{100 * value:.0f}%"))
-    axis.set_xlabel("")
-    axis.set_ylabel(ylabel)
-    axis.tick_params(axis="x", labelsize=8)
-    axis.legend(title="", frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axis.set_xlim(0, 1)
+    axis.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{100 * value:.0f}%"))
+    axis.set_ylabel("")
+    axis.set_xlabel(xlabel)
+    axis.legend(title="", frameon=False, fontsize="small", loc="lower right")
     figure.tight_layout()
     return figure

@@ -373,7 +373,7 @@ def verdict_markdown(assessment: dict) -> str:
     lines = ["| Published | What the data show | Verdict |", "|---|---|---|"]
     for item in assessment["subclaims"]:
         lines.append(f"| {item['label']}: {item['published']} | {format_estimate(item)} | "
-                     f"{verdict_badge(item['verdict'])} {data_badge(item['data'])} |")
+                     f"{verdict_badge(item['verdict'])} · {data_badge(item['data'])} |")
     return "\n".join(lines)
 
 

@@ -166,7 +166,7 @@ def verdict_markdown(assessment: dict) -> str:
 
     lines = ["| Published | What the data show | Verdict |", "|---|---|---|"]
     for item in assessment["subclaims"]:
-        badges = " ".join(part for part in (verdict_badge(item["verdict"]), data_badge(item["data"]),
+        badges = " · ".join(part for part in (verdict_badge(item["verdict"]), data_badge(item["data"]),
                                              source_badge(item["source_check"])) if part)
         lines.append(f"| {item['label']}: {item['published']} | {format_estimate(item)} | {badges} |")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from . import verdicts as v
 __all__ = ["scoreboard_markdown", "verdict_badge", "data_badge", "source_badge", "format_estimate"]
 
 _VERDICT_STYLE = {v.REPRODUCED: "success", v.PARTLY: "warning", v.NOT_REPRODUCED: "danger",
-                  v.INCONCLUSIVE: "secondary", v.NOT_TESTABLE: "info", v.NOT_YET_ANALYSED: "light"}
+                  v.INCONCLUSIVE: "muted", v.NOT_TESTABLE: "info", v.NOT_YET_ANALYSED: "light"}
 _SOURCE_STYLE = {v.TRACEABLE: "success-line", v.NOT_TRACEABLE: "warning-line", v.MISATTRIBUTED: "danger-line"}
 
 
@@ -55,7 +55,7 @@ def format_estimate(item: dict) -> str:
     if item.get("data") == "synthetic":
         if detectable:
             return (f"At the published design the analysis detects this {_percent(detectable['power'])} of the "
-                    f"time when it is true and {_percent(detectable['false_positive_rate'])} of the time when it "
+                    f"time when it is true and {100 * detectable['false_positive_rate']:.1f}% of the time when it "
                     f"is not ({detectable['n_simulations']} simulated studies each)")
         return item.get("basis", "")
     if item.get("estimate") is None:
@@ -78,7 +78,7 @@ def _claim_section(entry: dict, result: dict | None) -> list[str]:
     else:
         overall = [verdict_badge(result["verdict"]), data_badge(result["data"]),
                    source_badge(result.get("source_check"))]
-        lines += ["Overall: " + " ".join(part for part in overall if part) + (f" · {chapter}" if chapter else ""), ""]
+        lines += ["Overall: " + " · ".join(part for part in overall if part) + (f" · {chapter}" if chapter else ""), ""]
         items = result["subclaims"]
     lines += [f":::{{list-table}} {entry['title']}: published numbers and what the data show",
               ":header-rows: 1", ":widths: 30 45 25", f":name: tab-scoreboard-{entry['id']}", "",
@@ -88,8 +88,9 @@ def _claim_section(entry: dict, result: dict | None) -> list[str]:
             shown, badges = v.NOT_YET_ANALYSED, verdict_badge(v.NOT_YET_ANALYSED)
         else:
             shown = format_estimate(item)
-            badges = " ".join(part for part in (verdict_badge(item["verdict"]), data_badge(item["data"]),
-                                                 source_badge(item.get("source_check"))) if part)
+            # one paragraph per badge: stacked in HTML, one per line in the PDF
+            badges = "\n\n    ".join(part for part in (verdict_badge(item["verdict"]), data_badge(item["data"]),
+                                                      source_badge(item.get("source_check"))) if part)
         lines += [f"* - {item['label']}: {item['published']}", f"  - {shown or '&nbsp;'}", f"  - {badges}"]
     lines += [":::", ""]
     return lines

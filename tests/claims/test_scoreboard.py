@@ -63,7 +63,7 @@ def test_scoreboard_shows_badges_estimates_and_rules(tmp_path):
     assert "50.0% (95% CI 45.0 to 55.0%)" in page
     assert "{bdg-danger}`not reproduced`" in page and "{bdg-warning}`partly reproduced`" in page
     assert "{bdg-danger-line}`source: misattributed`" in page
-    assert "detects this 41% of the time when it is true and 1% of the time" in page
+    assert "detects this 41% of the time when it is true and 1.2% of the time" in page
     assert "{doc}`Chapter </book/claims/response-rates>`" in page
     assert "after the numbers they judge had been seen" in page
     assert "|---" not in page  # tables are list-tables, never raw markdown
