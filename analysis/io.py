@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .schemas import LITERATURE, PARTICIPANTS, ROI_MD, Schema
+from .schemas import LITERATURE, NIMH_PARTICIPANTS, NIMH_PHENOTYPE, PARTICIPANTS, ROI_MD, Schema
 
 __all__ = ["DataValidationError", "ValidationProblem", "read_literature", "read_participants", "read_roi_md",
-           "validate_frame", "validate_table"]
+           "validate_frame", "validate_table", "verify_checksums", "read_nimh_crossover"]
 
 
 @dataclass(frozen=True)
@@ -282,3 +282,85 @@ def read_roi_md(path: str | Path) -> pd.DataFrame:
         raise DataValidationError(problems)
     table["md"] = table["md"].astype(float)
     return table
+
+
+def verify_checksums(folder: str | Path, sums_file: str = "SHA256SUMS") -> None:
+    """Check every file listed in ``<folder>/SHA256SUMS`` (``sha256  name`` lines).
+
+    Raises
+    ------
+    DataValidationError
+        Naming each file whose checksum changed or that is missing.
+    """
+    import hashlib
+
+    folder = Path(folder)
+    listing = folder / sums_file
+    if not listing.exists():
+        raise DataValidationError([ValidationProblem(str(listing), None, None, "checksum list not found")])
+    problems = []
+    for line_number, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        expected, name = line.split(maxsplit=1)
+        path = folder / name.strip()
+        if not path.exists():
+            problems.append(ValidationProblem(str(path), None, None, f"listed in {listing} (line {line_number}) "
+                                                                      "but missing"))
+            continue
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != expected:
+            problems.append(ValidationProblem(str(path), None, None, f"SHA-256 {actual} differs from {expected} "
+                                                                      f"in {listing}: the vendored file changed"))
+    if problems:
+        raise DataValidationError(problems)
+
+
+def read_nimh_crossover(folder: str | Path) -> dict:
+    """Read and validate the vendored ds005917 tables after checking their checksums.
+
+    Returns
+    -------
+    dict
+        ``participants`` and ``phenotype`` (typed, ``n/a`` as missing), ``images`` (the image
+        manifest), ``description`` (dataset_description.json) and ``dropped`` (phenotype rows left
+        out, with the reason: a row without a session id).
+
+    Raises
+    ------
+    DataValidationError
+        For a changed file, a session id outside the documented levels, MADRS outside 0-60, a
+        duplicated participant/session row, an infusion code other than d, p or n/a: each named by
+        file, row and column.
+    """
+    import json
+
+    folder = Path(folder)
+    verify_checksums(folder)
+    participants_file = folder / "participants.tsv"
+    participants_raw = pd.read_csv(participants_file, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8")
+    for column in ("age", "sex", "BMI"):  # n/a marks a missing value; in the infusion columns it is a level
+        if column in participants_raw:
+            participants_raw[column] = participants_raw[column].replace("n/a", "")
+    participants, problems = validate_table(participants_raw, NIMH_PARTICIPANTS, file=str(participants_file))
+    phenotype_file = folder / "phenotype" / "phenotype.tsv"
+    raw = pd.read_csv(phenotype_file, sep="\t", dtype=str, keep_default_na=False, encoding="utf-8")
+    no_session = raw["session_id"].str.strip().isin(["", "n/a"])
+    dropped = [{"file": str(phenotype_file), "row": int(index) + 1, "participant_id": raw.loc[index, "participant_id"],
+                "reason": "no session id (and no ratings)"} for index in raw.index[no_session]]
+    kept = raw[~no_session].replace("n/a", "")
+    phenotype, phenotype_problems = validate_table(kept.reset_index(drop=True), NIMH_PHENOTYPE, file=str(phenotype_file))
+    # rows are numbered as in the file
+    offsets = list(raw.index[~no_session] + 1)
+    phenotype_problems = [ValidationProblem(p.file, offsets[p.row - 1] if p.row else None, p.column, p.message, p.key)
+                          for p in phenotype_problems]
+    problems += phenotype_problems
+    if problems:
+        raise DataValidationError(problems)
+    for column in ("MADRS_Total", "HAMD_Bech", "HAM17_Total"):
+        phenotype[column] = phenotype[column].astype(float)
+    participants["age"] = participants["age"].astype(float)
+    images = pd.read_csv(folder / "images.tsv", sep="\t")
+    description = json.loads((folder / "dataset_description.json").read_text(encoding="utf-8"))
+    return {"participants": participants, "phenotype": phenotype, "images": images, "description": description,
+            "dropped": dropped}

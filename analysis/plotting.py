@@ -258,3 +258,23 @@ def operating_characteristics_plot(frame: pd.DataFrame, *, xlabel: str = "Detect
     axis.legend(title="", frameon=False, fontsize="small", loc="lower right")
     figure.tight_layout()
     return figure
+
+
+def spaghetti_plot(frame: pd.DataFrame, *, ylabel: str = "MADRS"):
+    """One line per participant across sessions (seaborn), coloured by the order of treatments.
+    ``frame``: ``participant_id, session, order, score, sequence``."""
+    import seaborn as sns
+
+    labels = (frame.drop_duplicates("order").sort_values("order")["session"].tolist())
+    figure, axis = plt.subplots(figsize=(7, 4))
+    palette = {"KP": "tab:orange", "PK": "tab:blue"}
+    sns.lineplot(data=frame, x="order", y="score", units="participant_id", estimator=None, hue="sequence",
+                 palette=palette, alpha=0.55, lw=1, marker="o", markersize=3, ax=axis)
+    axis.set_xticks(range(len(labels)))
+    axis.set_xticklabels(labels)
+    axis.set_xlabel("")
+    axis.set_ylabel(ylabel)
+    handles, _ = axis.get_legend_handles_labels()
+    axis.legend(handles, ["ketamine first", "placebo first"], title="", frameon=False, fontsize="small")
+    figure.tight_layout()
+    return figure

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = ["Column", "Schema", "LITERATURE", "SCHEMAS", "ROUTES", "DESIGNS", "OUTCOMES",
-           "TIMEPOINT_CLASSES", "STATUSES"]
+           "TIMEPOINT_CLASSES", "STATUSES", "NIMH_PARTICIPANTS", "NIMH_PHENOTYPE", "NIMH_SESSIONS"]
 
 ROUTES = ("IV", "intranasal", "oral", "subcutaneous", "intramuscular")
 DESIGNS = ("RCT", "open-label", "real-world")
@@ -138,4 +138,42 @@ ROI_MD = Schema(
            "stops and says so.",),
 )
 
-SCHEMAS = {"literature": LITERATURE, "participants": PARTICIPANTS, "roi_md": ROI_MD}
+NIMH_SESSIONS = ("ses-b0", "ses-d2", "ses-d10", "ses-p2", "ses-p10")
+NIMH_GROUPS = ("MDD", "BP", "HC")
+NIMH_INFUSIONS = ("d", "p", "n/a")
+
+NIMH_PARTICIPANTS = Schema(
+    name="nimh_participants",
+    description=("Participants of the NIMH ketamine crossover (OpenNeuro ds005917 `participants.tsv`), "
+                 "vendored unchanged; `n/a` marks a missing value."),
+    unique=("participant_id",),
+    columns=(
+        Column("participant_id", "str", "BIDS participant label.", pattern=r"^sub-[A-Za-z0-9]+$"),
+        Column("age", "float", "Age in years.", minimum=18, maximum=100, unit="years", required=False),
+        Column("sex", "category", "Sex assigned at birth.", allowed=("F", "M"), required=False),
+        Column("BMI", "float", "Body mass index.", minimum=10, maximum=80, unit="kg/m²", required=False),
+        Column("group", "category", "Diagnostic group.", allowed=NIMH_GROUPS),
+        Column("infusion_1", "category", "First infusion: d (ketamine), p (placebo) or n/a.", allowed=NIMH_INFUSIONS),
+        Column("infusion_2", "category", "Second infusion: d (ketamine), p (placebo) or n/a.", allowed=NIMH_INFUSIONS),
+    ),
+)
+
+NIMH_PHENOTYPE = Schema(
+    name="nimh_phenotype",
+    description=("Ratings per participant and session of the NIMH ketamine crossover (ds005917 "
+                 "`phenotype/phenotype.tsv`), vendored unchanged."),
+    unique=("participant_id", "session_id"),
+    columns=(
+        Column("participant_id", "str", "BIDS participant label.", pattern=r"^sub-[A-Za-z0-9]+$"),
+        Column("session_id", "category", "Session: baseline, or 2-3 / 10-11 days after ketamine (d) or "
+               "placebo (p).", allowed=NIMH_SESSIONS),
+        Column("MADRS_Total", "float", "MADRS total.", minimum=0, maximum=60, required=False),
+        Column("HAMD_Bech", "float", "HAM-D-6 (Bech) total.", minimum=0, maximum=22, required=False),
+        Column("HAM17_Total", "float", "HAM-D-17 total.", minimum=0, maximum=52, required=False),
+    ),
+    notes=("One row of the published file has no session id and no ratings; the loader reports it and "
+           "leaves it out.",),
+)
+
+SCHEMAS = {"literature": LITERATURE, "participants": PARTICIPANTS, "roi_md": ROI_MD,
+           "nimh_participants": NIMH_PARTICIPANTS, "nimh_phenotype": NIMH_PHENOTYPE}

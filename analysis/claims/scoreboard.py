@@ -69,7 +69,30 @@ def format_estimate(item: dict) -> str:
     return f"{estimate:.3g} (95% CI {low:.3g} to {high:.3g})"
 
 
+def _evidence_section(entry: dict, result: dict | None) -> list[str]:
+    """A chapter that is evidence for another claim: its headline numbers, no verdict of its own."""
+    chapter = f"{{doc}}`Chapter </book/{entry['chapter']}>`"
+    lines = [f"### Evidence: {entry['title']}", "",
+             f"{data_badge(entry['data'])} · real participant-level data behind the claim above; its numbers "
+             f"enter that claim's verdict, it gives none of its own · {chapter}", ""]
+    if result is None:
+        return lines + [f"{verdict_badge(v.NOT_YET_ANALYSED)}", ""]
+    lines += [f":::{{list-table}} {entry['title']}: headline numbers", ":header-rows: 1", ":widths: 40 60",
+              f":name: tab-scoreboard-{entry['id']}", "", "* - Measure", "  - Result"]
+    for outcome in ("response", "remission"):
+        for key, label in (("ketamine_day2", "2-3 days after ketamine"), ("placebo_day2", "2-3 days after placebo")):
+            count = result["counts"][outcome][key]
+            share = count["events"] / count["n"] if count["n"] else float("nan")
+            lines += [f"* - {outcome.capitalize()}, {label}", f"  - {count['events']}/{count['n']} ({100 * share:.0f}%)"]
+    model = result["mixed_model"]["day2"]
+    lines += ["* - MADRS, ketamine minus placebo, 2-3 days",
+              f"  - {model['estimate']:.1f} points (95% CI {model['ci_low']:.1f} to {model['ci_high']:.1f})", ":::", ""]
+    return lines
+
+
 def _claim_section(entry: dict, result: dict | None) -> list[str]:
+    if entry.get("evidence_for"):
+        return _evidence_section(entry, result)
     chapter = f"{{doc}}`Chapter </book/{entry['chapter']}>`" if entry.get("chapter") else ""
     lines = [f"## {entry['title']}", ""]
     if result is None:
@@ -99,6 +122,8 @@ def _claim_section(entry: dict, result: dict | None) -> list[str]:
 def _rules_section(registry: list[dict]) -> list[str]:
     lines = ["## The rules", "", v.OVERALL_RULE, ""]
     for entry in registry:
+        if not entry["published"]:
+            continue
         stated = entry["rules_stated"]
         when = (f"These rules were written on {stated['date']}, after the numbers they judge had been seen."
                 if stated["after_results"] else f"These rules were written on {stated['date']}, before the "
