@@ -325,7 +325,8 @@ SIMULATION_CODE = {
     "dti-neuroplasticity": ["analysis/claims/dti_neuroplasticity.py", "analysis/claims/verdicts.py",
                             "analysis/stats/trial.py", "analysis/simulate/dti.py"],
     "fmri-prediction": ["analysis/simulate/prediction_study.py", "analysis/stats/prediction.py",
-                        "analysis/simulate/fmri.py"],
+                        "analysis/simulate/fmri.py", "analysis/claims/nimh_crossover.py", "analysis/io.py",
+                        "data/ds005917/SHA256SUMS"],
 }
 
 

@@ -18,25 +18,32 @@ CLAIMS = [entry for entry in load_registry() if entry.get("notebook")]
 SMOKE_OVERRIDES = {"fmri-prediction": {"n_permutations": 20, "n_repeats": 2}}
 SMOKE_STUDIES = {"dti-neuroplasticity": {"n_simulations": 3, "seed": 1, "measurement_sd": 0.004},
                  "fmri-prediction": {"n_cohorts": 2, "n_permutations": 19, "n_repeats": 1, "test_size": 200,
-                                     "seed": 1}}
+                                     "seed": 1, "real_design": {"dataset_dir": "data/ds005917", "n_cohorts": 2,
+                                                                "n_permutations": 19}}}
 
 
-def _small_studies(claim: str, folder) -> list[str]:
-    """Each scenario of the claim's simulation study, run small (the book's sizes take minutes)."""
-    files = []
-    for scenario in SCENARIOS.get(claim, ()):
-        path = folder / f"{scenario}.json"
-        write_results(path, run_study(claim, scenario, SMOKE_STUDIES[claim]))
-        files.append(str(path))
-    return files
+def _small_studies(claim: str, folder, parameters: dict) -> None:
+    """Each scenario of the claim's simulation study, run small (the book's sizes take minutes), in
+    place of the files the notebook's parameters name."""
+    for key in ("operating_characteristics_paths", "real_design_paths"):
+        if key not in parameters:
+            continue
+        files = []
+        for configured in parameters[key]:
+            scenario = configured.rsplit("/", 1)[-1].removesuffix(".json")
+            assert scenario in SCENARIOS[claim]
+            path = folder / f"{scenario}.json"
+            write_results(path, run_study(claim, scenario, SMOKE_STUDIES[claim]))
+            files.append(str(path))
+        parameters[key] = files
 
 
 @pytest.mark.parametrize("entry", CLAIMS, ids=[entry["id"] for entry in CLAIMS])
 def test_notebook_runs_and_is_deterministic(tmp_path, entry):
     parameters = {**load_config(paths.CONFIG_DIR / "default.yaml")["claims"][entry["id"]]["parameters"],
                   **SMOKE_OVERRIDES.get(entry["id"], {})}
-    if "operating_characteristics_paths" in parameters:
-        parameters["operating_characteristics_paths"] = _small_studies(entry["id"], tmp_path)
+    if entry["id"] in SMOKE_STUDIES:
+        _small_studies(entry["id"], tmp_path, parameters)
     missing = [value for key, value in parameters.items()
                if key.endswith("_path") and value and not (paths.ROOT / value).exists()]
     if missing:  # generated inputs (e.g. the DTI tables): let the workflow make them
