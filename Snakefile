@@ -144,6 +144,7 @@ if DTI["mode"] == "synthetic":
             f"{DTI_ROOT}/dataset_description.json",
             DTI["atlas"],
             DTI["atlas_labels"],
+            f"{DTI_ROOT}/truth/true_roi_md.tsv",  # the planted values (the chapter's shortcut check)
         params:
             n=DTI["synthetic"]["n_participants"],
             seed=DTI["synthetic"]["seed"],
@@ -251,6 +252,7 @@ if FMRI["mode"] == "synthetic":
             FMRI["participants"],
             FMRI["rois"],
             f"{FMRI_ROOT}/dataset_description.json",
+            f"{FMRI_ROOT}/truth/latent_parameters.tsv",  # the planted parameters (the chapter's shortcut check)
         params:
             n=FMRI["synthetic"]["n_participants"],
             seed=FMRI["synthetic"]["seed"],
