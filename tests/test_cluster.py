@@ -41,7 +41,8 @@ def test_slurm_dry_run_of_an_800_participant_workflow(tmp_path):
     assert counts["dti_roi"] == -(-1600 // config["dti"]["batch_size"]) == 16
     assert counts["fmri_timeseries"] == -(-800 // config["fmri"]["batch_size"]) == 32
     assert counts["simulate_dti"] == counts["simulate_fmri"] == counts["collect_dti"] == counts["collect_fmri"] == 1
-    assert counts["execute_claim"] == 3
+    assert counts["execute_claim"] == 4  # response-rates, nimh-crossover, dti-neuroplasticity, fmri-prediction
+    assert counts["simulation_study"] == 3 + 7  # DTI and fMRI scenarios, independent of the cohort size
     assert counts["publish"] == 1 and counts["pdf"] == 1
     assert not (tmp_path / ".work").exists()  # a dry run writes nothing
 
