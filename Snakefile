@@ -67,11 +67,13 @@ def git_commit():
 
 
 def claim_data(wildcards):
-    """Files a claim notebook reads: every parameter whose name ends in `_path` (a change
+    """Files a claim notebook reads: every parameter whose name ends in `_path`, `_paths` or `_dir` (a change
     to one re-executes the notebook; generated ones are made first), plus validation checks."""
     parameters = config["claims"][wildcards.claim]["parameters"]
     files = sorted(str(value) for key, value in parameters.items() if key.endswith("_path") and value)
     files += sorted(str(value) for key, values in parameters.items() if key.endswith("_paths") for value in values)
+    # a vendored dataset folder stands for its checksum list (the loader checks every file against it)
+    files += sorted(f"{value}/SHA256SUMS" for key, value in parameters.items() if key.endswith("_dir") and value)
     if LITERATURE in files:
         files.append(f"{WORK}/checks/literature.ok")
     return files
