@@ -1,6 +1,6 @@
 """Ketamine response in treatment-resistant depression: the analysis package.
 
-The public API (stable names, see ``shared/DESIGN.md``) is re-exported here. Imports are
+The public API (stable names, listed in the README) is re-exported here. Imports are
 lazy (PEP 562) so that the per-session workflow jobs (``python -m analysis ...``) only pay
 for the libraries they use.
 """

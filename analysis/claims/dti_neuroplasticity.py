@@ -367,14 +367,10 @@ def operating_markdown(frame: pd.DataFrame) -> str:
 
 
 def verdict_markdown(assessment: dict) -> str:
-    """The chapter's verdict table (MyST markdown with verdict badges)."""
-    from .scoreboard import data_badge, format_estimate, verdict_badge
+    """The chapter's verdict table (MyST markdown with verdict and data badges)."""
+    from .scoreboard import verdict_table_markdown
 
-    lines = ["| Published | What the data show | Verdict |", "|---|---|---|"]
-    for item in assessment["subclaims"]:
-        lines.append(f"| {item['label']}: {item['published']} | {format_estimate(item)} | "
-                     f"{verdict_badge(item['verdict'])} · {data_badge(item['data'])} |")
-    return "\n".join(lines)
+    return verdict_table_markdown(assessment["subclaims"], sources=False)
 
 
 def shortcut_check(participants: pd.DataFrame, roi_md: pd.DataFrame, truth: pd.DataFrame) -> dict:

@@ -169,15 +169,10 @@ def assess_claims(registry_entry: dict, response: dict, remission: dict, routes:
 
 
 def verdict_markdown(assessment: dict) -> str:
-    """The chapter's verdict table (MyST markdown with verdict and source badges)."""
-    from .scoreboard import data_badge, format_estimate, source_badge, verdict_badge
+    """The chapter's verdict table (MyST markdown with verdict, data and source badges)."""
+    from .scoreboard import verdict_table_markdown
 
-    lines = ["| Published | What the data show | Verdict |", "|---|---|---|"]
-    for item in assessment["subclaims"]:
-        badges = " · ".join(part for part in (verdict_badge(item["verdict"]), data_badge(item["data"]),
-                                             source_badge(item["source_check"])) if part)
-        lines.append(f"| {item['label']}: {item['published']} | {format_estimate(item)} | {badges} |")
-    return "\n".join(lines)
+    return verdict_table_markdown(assessment["subclaims"])
 
 
 def provenance_markdown(provenance: list[dict], table: pd.DataFrame) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 from ..results import read_results
 from . import verdicts as v
 
-__all__ = ["scoreboard_markdown", "verdict_badge", "data_badge", "source_badge", "format_estimate"]
+__all__ = ["scoreboard_markdown", "verdict_badge", "data_badge", "source_badge", "format_estimate", "item_badges",
+           "verdict_table_markdown"]
 
 _VERDICT_STYLE = {v.REPRODUCED: "success", v.PARTLY: "warning", v.NOT_REPRODUCED: "danger",
                   v.INCONCLUSIVE: "muted", v.NOT_TESTABLE: "info", v.NOT_YET_ANALYSED: "light"}
@@ -39,6 +40,21 @@ def source_badge(check: str | None) -> str:
     if check not in _SOURCE_STYLE:
         raise ValueError(f"unknown source check {check!r}; expected one of {list(_SOURCE_STYLE)}")
     return f"{{bdg-{_SOURCE_STYLE[check]}}}`source: {check}`"
+
+
+def item_badges(item: dict, *, separator: str = " · ", sources: bool = True) -> str:
+    """A subclaim's verdict, data and (optionally) source-check badges, joined by ``separator``."""
+    parts = (verdict_badge(item["verdict"]), data_badge(item["data"]),
+             source_badge(item.get("source_check")) if sources else "")
+    return separator.join(part for part in parts if part)
+
+
+def verdict_table_markdown(subclaims: list[dict], *, sources: bool = True) -> str:
+    """A chapter's verdict table (MyST markdown with badges), one row per subclaim."""
+    lines = ["| Published | What the data show | Verdict |", "|---|---|---|"]
+    lines += [f"| {item['label']}: {item['published']} | {format_estimate(item)} | "
+              f"{item_badges(item, sources=sources)} |" for item in subclaims]
+    return "\n".join(lines)
 
 
 def _percent(value: float) -> str:
@@ -112,8 +128,7 @@ def _claim_section(entry: dict, result: dict | None) -> list[str]:
         else:
             shown = format_estimate(item)
             # one paragraph per badge: stacked in HTML, one per line in the PDF
-            badges = "\n\n    ".join(part for part in (verdict_badge(item["verdict"]), data_badge(item["data"]),
-                                                      source_badge(item.get("source_check"))) if part)
+            badges = item_badges(item, separator="\n\n    ")
         lines += [f"* - {item['label']}: {item['published']}", f"  - {shown or '&nbsp;'}", f"  - {badges}"]
     lines += [":::", ""]
     return lines
