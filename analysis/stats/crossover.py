@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["mixed_model", "response_counts", "exact_interval", "paired_exact_test", "paired_change_test",
+__all__ = ["mixed_model", "satterthwaite_df", "response_counts", "exact_interval", "paired_exact_test", "paired_change_test",
            "carryover_test"]
 
 
@@ -25,9 +25,10 @@ def mixed_model(data: pd.DataFrame, *, formula: str = "score ~ treatment + perio
     -------
     dict
         ``estimate, se, ci_low, ci_high, p`` (Wald z, as statsmodels reports them),
-        ``ci_low_t, ci_high_t, p_t, df`` (the same Wald statistic against a t distribution with
-        the between-within degrees of freedom: observations minus participants minus the
-        within-participant fixed effects, a small-sample sensitivity analysis),
+        ``ci_low_t, ci_high_t, p_t, df, se_model`` (the same estimate with the model-based
+        standard error ``sqrt(c' (X' V^-1 X)^-1 c)``, as lme4 reports it, against a t
+        distribution with Satterthwaite's degrees of freedom: a small-sample sensitivity
+        analysis; see :func:`satterthwaite_df`),
         ``n_participants, n_observations, group_variance, residual_variance``.
 
     Notes
@@ -43,15 +44,79 @@ def mixed_model(data: pd.DataFrame, *, formula: str = "score ~ treatment + perio
     estimate, se = float(fit.params["treatment"]), float(fit.bse["treatment"])
     z = stats.norm.ppf(0.5 + level / 2)
     n_obs, n_groups = int(fit.nobs), int(frame["participant_id"].nunique())
-    within_terms = 2  # treatment and period vary within participants
-    dof = max(1, n_obs - n_groups - within_terms)
+    group_variance, residual_variance = float(fit.cov_re.iloc[0, 0]), float(fit.scale)
+    exog = np.asarray(fit.model.exog, dtype=float)
+    contrast = np.asarray(fit.model.exog_names) == "treatment"
+    small = satterthwaite_df(exog, np.asarray(fit.model.groups), contrast.astype(float),
+                             group_variance=group_variance, residual_variance=residual_variance)
+    dof, se_model = small["df"], small["se"]
     crit = stats.t.ppf(0.5 + level / 2, dof)
     return {"estimate": estimate, "se": se, "ci_low": estimate - z * se, "ci_high": estimate + z * se,
-            "p": float(2 * stats.norm.sf(abs(estimate / se))), "df": int(dof),
-            "ci_low_t": estimate - crit * se, "ci_high_t": estimate + crit * se,
-            "p_t": float(2 * stats.t.sf(abs(estimate / se), dof)),
+            "p": float(2 * stats.norm.sf(abs(estimate / se))), "df": float(dof), "se_model": se_model,
+            "ci_low_t": estimate - crit * se_model, "ci_high_t": estimate + crit * se_model,
+            "p_t": float(2 * stats.t.sf(abs(estimate / se_model), dof)),
             "n_participants": n_groups, "n_observations": n_obs,
-            "group_variance": float(fit.cov_re.iloc[0, 0]), "residual_variance": float(fit.scale)}
+            "group_variance": group_variance, "residual_variance": residual_variance}
+
+
+def satterthwaite_df(exog: np.ndarray, groups: np.ndarray, contrast: np.ndarray, *,
+                     group_variance: float, residual_variance: float) -> dict:
+    """Satterthwaite degrees of freedom for one contrast of a random-intercept model's fixed effects.
+
+    statsmodels' MixedLM reports Wald z tests only, and neither pingouin nor statsmodels has
+    Satterthwaite or Kenward-Roger degrees of freedom, hence this short implementation of the
+    method lmerTest uses (Kuznetsova et al. 2017, J Stat Softw 82(13)), written for the one
+    random-effects structure the crossover needs.
+
+    With ``V = s_u^2 Z Z' + s_e^2 I`` and ``C = (X' V^-1 X)^-1``, the contrast's variance is
+    ``f = c' C c``. Its gradient in the variance parameters is
+    ``g_k = c' C X' V^-1 V_k V^-1 X C c`` (``V_u = Z Z'``, ``V_e = I``), and the REML estimates'
+    asymptotic covariance ``A`` is the inverse of the expected REML information
+    ``I_kl = tr(P V_k P V_l) / 2``, ``P = V^-1 - V^-1 X C X' V^-1``. Then
+    ``df = 2 f^2 / (g' A g)``.
+
+    Parameters
+    ----------
+    exog : (n, p) array
+        Fixed-effects design matrix.
+    groups : (n,) array
+        Participant label of each row.
+    contrast : (p,) array
+        The contrast ``c`` (for one coefficient: 1 at its column, 0 elsewhere).
+    group_variance, residual_variance : float
+        REML estimates of ``s_u^2`` and ``s_e^2``.
+
+    Returns
+    -------
+    dict
+        ``df``, ``se`` (the contrast's model-based standard error, ``sqrt(f)``) and
+        ``gradient`` (``g``, for checking).
+
+    Notes
+    -----
+    In a complete, balanced two-period crossover this gives ``n - 2`` (participants minus the
+    two within-participant terms), the paired t test's degrees of freedom with a period term;
+    the tests check that. When the group variance is estimated at zero, the information matrix
+    is still regular and the df tends to the residual df of ordinary least squares.
+    """
+    exog = np.asarray(exog, dtype=float)
+    contrast = np.asarray(contrast, dtype=float)
+    labels = pd.factorize(np.asarray(groups))[0]
+    membership = np.zeros((exog.shape[0], labels.max() + 1))
+    membership[np.arange(exog.shape[0]), labels] = 1.0
+    derivatives = [membership @ membership.T, np.eye(exog.shape[0])]
+    covariance = group_variance * derivatives[0] + residual_variance * derivatives[1]
+    inverse = np.linalg.inv(covariance)
+    fixed_cov = np.linalg.inv(exog.T @ inverse @ exog)
+    variance = float(contrast @ fixed_cov @ contrast)
+    projection = inverse - inverse @ exog @ fixed_cov @ exog.T @ inverse
+    weights = inverse @ exog @ fixed_cov @ contrast
+    gradient = np.array([weights @ d @ weights for d in derivatives])
+    information = np.array([[0.5 * np.trace(projection @ a @ projection @ b) for b in derivatives]
+                            for a in derivatives])
+    asymptotic = np.linalg.inv(information)
+    dof = 2.0 * variance ** 2 / float(gradient @ asymptotic @ gradient)
+    return {"df": dof, "se": float(np.sqrt(variance)), "gradient": gradient.tolist()}
 
 
 def exact_interval(events: int, n: int, level: float = 0.95) -> tuple[float, float]:
