@@ -23,6 +23,8 @@ __all__ = [
     "leave_one_out",
     "subgroup_analysis",
     "egger_test",
+    "meta_regression",
+    "glmm_proportions",
 ]
 
 _METHODS = ("REML", "DL", "EE")
@@ -82,25 +84,38 @@ def _tau2_reml(yi: np.ndarray, vi: np.ndarray, *, tol: float = 1e-12, max_iter: 
     return max(0.0, float(tau2))
 
 
-def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: float = 0.95) -> dict:
-    """Random-effects meta-analysis of effect sizes (metafor ``rma(yi, vi, method=...)``).
+_TESTS = ("z", "t", "knha", "adhoc")
+
+
+def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: float = 0.95,
+                   cluster=None) -> dict:
+    """Random-effects meta-analysis of effect sizes (metafor ``rma(yi, vi, method=...)``, or with
+    ``cluster`` the three-level ``rma.mv(yi, vi, random = ~ 1 | cluster/estimate)``).
 
     Parameters
     ----------
     yi : array-like of float
-        Observed effect sizes (one per study).
+        Observed effect sizes (one per study, or per arm when ``cluster`` is given).
     vi : array-like of float
         Their sampling variances (strictly positive).
     method : {"REML", "DL", "EE"}
         Estimator of the between-study variance tau² (restricted maximum likelihood or
         DerSimonian-Laird; both clipped at 0), or "EE" for the equal-effects
-        (common-effect) model with tau² fixed at 0 (metafor ``method="EE"``).
-    test : {"z", "knha"}
-        "z" uses the normal distribution; "knha" the Hartung-Knapp(-Sidik-Jonkman)
-        adjustment with a t distribution on k-1 degrees of freedom (metafor
-        ``test="knha"``, not truncated).
+        (common-effect) model with tau² fixed at 0 (metafor ``method="EE"``). With
+        ``cluster`` only "REML".
+    test : {"z", "t", "knha", "adhoc"}
+        "z": normal distribution. "t": the same standard error against a t distribution with
+        k - 1 degrees of freedom (metafor ``test="t"``). "knha": the Hartung-Knapp(-Sidik-Jonkman)
+        standard error with t on k - 1 df (metafor ``test="knha"``; it can be narrower than the
+        "z" interval). "adhoc": the modified Hartung-Knapp whose variance factor is floored
+        at 1, so it never narrows the interval (metafor ``test="adhoc"``). With ``cluster``,
+        "z" or "t". The prediction interval uses the same distribution as the CI.
     level : float
         Confidence level for the CI and prediction interval.
+    cluster : array-like, optional
+        One label per estimate (e.g. the trial each arm belongs to). Estimates that share a
+        label get a shared random effect: ``y_ij = mu + u_i + w_ij + e_ij`` with
+        ``u_i ~ N(0, sigma2[0])`` between clusters and ``w_ij ~ N(0, sigma2[1])`` within.
 
     Returns
     -------
@@ -108,19 +123,27 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
         ``estimate`` pooled effect; ``se`` its standard error; ``ci_low, ci_high``
         confidence interval; ``pi_low, pi_high`` prediction interval for the true
         effect of a new study (``estimate ± crit·sqrt(se² + tau²)``, metafor
-        ``predict``); ``tau2`` between-study variance; ``i2`` I² in percent (metafor:
-        ``100·tau²/(tau² + s²)`` with ``s²`` the typical within-study variance); ``q``
-        Cochran's Q; ``q_p`` its p-value (chi² on k-1 df); ``k`` number of studies;
-        ``z`` test statistic and ``p`` p-value of the pooled effect; ``method``; ``test``.
+        ``predict``); ``tau2`` between-study variance (with ``cluster``: the sum of the two
+        components); ``i2`` I² in percent (metafor: ``100·tau²/(tau² + s²)`` with ``s²``
+        the typical within-study variance ``(k-1)/tr(P)``, ``P = W - W 1 (1'W1)^-1 1'W``,
+        ``W = diag(1/v)``; with ``cluster`` the total I² of the multilevel model, computed
+        the same way); ``q`` Cochran's Q; ``q_p`` its p-value (chi² on k-1 df); ``k``
+        number of estimates; ``z`` test statistic and ``p`` p-value of the pooled effect;
+        ``df`` (t tests) ; ``method``; ``test``. With ``cluster`` also ``sigma2`` =
+        [between clusters, within clusters] and ``n_clusters``.
 
     Notes
     -----
     Weights ``w_i = 1/(v_i + tau²)``; estimate ``Σ w_i y_i / Σ w_i``; ``se = (Σ w_i)^-1/2``.
+    The three-level model is fitted by maximizing the restricted log-likelihood over the two
+    variance components (bounded at 0), with ``V = diag(v) + sigma2[0] Z Z' + sigma2[1] I``.
 
     References
     ----------
     Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package.
     J Stat Softw 36(3). doi:10.18637/jss.v036.i03
+    Konstantopoulos S (2011). Fixed effects and variance components estimation in three-level
+    meta-analysis. Res Synth Methods 2(1):61-76. doi:10.1002/jrsm.35
 
     Examples
     --------
@@ -137,8 +160,10 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
     method = method.upper()
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if test not in ("z", "knha"):
-        raise ValueError(f"test must be 'z' or 'knha', got {test!r}")
+    if test not in _TESTS:
+        raise ValueError(f"test must be one of {_TESTS}, got {test!r}")
+    if cluster is not None:
+        return _random_effects_multilevel(yi, vi, cluster, method=method, test=test, level=level)
     k = int(yi.size)
     tau2 = {"REML": _tau2_reml, "DL": _tau2_dl, "EE": lambda *_: 0.0}[method](yi, vi)
 
@@ -154,19 +179,24 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
         # metafor, equal-effects model: I² from Q (Higgins & Thompson 2002)
         i2 = float(max(0.0, 100.0 * (q - (k - 1)) / q)) if q > 0 else 0.0
     elif k > 1:
-        typical_v = (k - 1) * np.sum(fixed_weights) / (np.sum(fixed_weights) ** 2 - np.sum(fixed_weights**2))
-        i2 = float(100.0 * tau2 / (tau2 + typical_v))
+        i2 = float(100.0 * tau2 / (tau2 + _typical_variance(vi)))
     else:
         i2 = 0.0
 
     alpha = 1.0 - level
-    if test == "knha":
+    dof = None
+    if test in ("knha", "adhoc", "t"):
         if k < 2:
-            raise ValueError("test='knha' needs at least 2 studies")
-        se = float(np.sqrt(np.sum(weights * (yi - estimate) ** 2) / ((k - 1) * np.sum(weights))))
-        crit = float(stats.t.ppf(1 - alpha / 2, k - 1))
+            raise ValueError(f"test={test!r} needs at least 2 studies")
+        dof = k - 1
+        if test != "t":
+            factor = np.sum(weights * (yi - estimate) ** 2) / (k - 1)
+            if test == "adhoc":
+                factor = max(1.0, factor)
+            se = float(np.sqrt(factor / np.sum(weights)))
+        crit = float(stats.t.ppf(1 - alpha / 2, dof))
         statistic = estimate / se
-        p_value = float(2 * stats.t.sf(abs(statistic), k - 1))
+        p_value = float(2 * stats.t.sf(abs(statistic), dof))
     else:
         crit = float(stats.norm.ppf(1 - alpha / 2))
         statistic = estimate / se
@@ -186,9 +216,211 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
         "k": k,
         "z": float(statistic),
         "p": p_value,
+        "df": dof,
         "method": method,
         "test": test,
     }
+
+
+def _typical_variance(vi: np.ndarray, exog: np.ndarray | None = None) -> float:
+    """metafor's typical within-study variance ``(k - p) / tr(P)``, ``P = W - W X (X'WX)^-1 X'W``."""
+    weights = 1.0 / vi
+    exog = np.ones((vi.size, 1)) if exog is None else exog
+    weighted = weights[:, None] * exog
+    projection = np.diag(weights) - weighted @ np.linalg.solve(exog.T @ weighted, weighted.T)
+    return float((vi.size - exog.shape[1]) / np.trace(projection))
+
+
+def _reml_fit(yi: np.ndarray, vi: np.ndarray, exog: np.ndarray, components: list[np.ndarray]) -> dict:
+    """Maximize the restricted log-likelihood of ``y ~ N(X b, diag(v) + sum_j s_j C_j)`` over the
+    variance components ``s_j >= 0`` (L-BFGS-B with the analytic gradient, from several starts).
+
+    Returns ``sigma2`` (array), ``beta``, ``cov_beta`` and ``loglik`` (restricted, up to a constant).
+    """
+    from scipy import optimize
+
+    k = yi.size
+
+    def pieces(sigma2):
+        covariance = np.diag(vi) + sum(value * matrix for value, matrix in zip(sigma2, components))
+        inverse = np.linalg.inv(covariance)
+        information = exog.T @ inverse @ exog
+        projection = inverse - inverse @ exog @ np.linalg.solve(information, exog.T @ inverse)
+        return covariance, inverse, information, projection
+
+    def objective(sigma2):
+        covariance, _, information, projection = pieces(sigma2)
+        value = 0.5 * (np.linalg.slogdet(covariance)[1] + np.linalg.slogdet(information)[1]
+                       + float(yi @ projection @ yi))
+        py = projection @ yi
+        gradient = [0.5 * (np.trace(projection @ matrix) - py @ matrix @ py) for matrix in components]
+        return value, np.asarray(gradient)
+
+    scale = max(float(np.var(yi, ddof=1)) if k > 1 else 0.0, 1e-4)
+    m = len(components)
+    starts = [np.full(m, scale / m)] + [np.where(np.arange(m) == j, scale, 0.0) for j in range(m)]
+    best = None
+    for initial in starts:
+        result = optimize.minimize(objective, initial, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * m,
+                                   options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000})
+        if best is None or result.fun < best.fun:
+            best = result
+    sigma2 = np.clip(best.x, 0.0, None)
+    sigma2 = np.where(sigma2 < 1e-10, 0.0, sigma2)
+    _, inverse, information, _ = pieces(sigma2)
+    cov_beta = np.linalg.inv(information)
+    beta = cov_beta @ exog.T @ inverse @ yi
+    return {"sigma2": sigma2, "beta": beta, "cov_beta": cov_beta, "loglik": -float(best.fun)}
+
+
+def _cluster_matrix(cluster, k: int) -> tuple[np.ndarray, int]:
+    labels = np.asarray(cluster)
+    if labels.size != k:
+        raise ValueError(f"cluster must have one label per estimate ({k}), got {labels.size}")
+    codes = pd.factorize(labels)[0]
+    membership = np.zeros((k, int(codes.max()) + 1))
+    membership[np.arange(k), codes] = 1.0
+    return membership @ membership.T, membership.shape[1]
+
+
+def _random_effects_multilevel(yi: np.ndarray, vi: np.ndarray, cluster, *, method: str, test: str,
+                               level: float) -> dict:
+    """Three-level model (estimates nested in clusters), REML; see :func:`random_effects`."""
+    if method != "REML":
+        raise ValueError(f"with cluster only method='REML' is available, got {method!r}")
+    if test not in ("z", "t"):
+        raise ValueError(f"with cluster, test must be 'z' or 't', got {test!r}")
+    k = int(yi.size)
+    shared, n_clusters = _cluster_matrix(cluster, k)
+    fit = _reml_fit(yi, vi, np.ones((k, 1)), [shared, np.eye(k)])
+    sigma2 = fit["sigma2"]
+    estimate, se = float(fit["beta"][0]), float(np.sqrt(fit["cov_beta"][0, 0]))
+
+    fixed_weights = 1.0 / vi
+    fixed = np.sum(fixed_weights * yi) / np.sum(fixed_weights)
+    q = float(np.sum(fixed_weights * (yi - fixed) ** 2))
+    q_p = float(stats.chi2.sf(q, k - 1)) if k > 1 else float("nan")
+    tau2 = float(sigma2.sum())
+    i2 = float(100.0 * tau2 / (tau2 + _typical_variance(vi))) if k > 1 else 0.0
+    alpha = 1.0 - level
+    if test == "t":
+        dof = k - 1
+        crit = float(stats.t.ppf(1 - alpha / 2, dof))
+        p_value = float(2 * stats.t.sf(abs(estimate / se), dof))
+    else:
+        dof = None
+        crit = float(stats.norm.ppf(1 - alpha / 2))
+        p_value = float(2 * stats.norm.sf(abs(estimate / se)))
+    pi_half = crit * np.sqrt(se**2 + tau2)
+    return {"estimate": estimate, "se": se, "ci_low": estimate - crit * se, "ci_high": estimate + crit * se,
+            "pi_low": float(estimate - pi_half), "pi_high": float(estimate + pi_half), "tau2": tau2,
+            "sigma2": [float(sigma2[0]), float(sigma2[1])], "i2": i2, "q": q, "q_p": q_p, "k": k,
+            "n_clusters": n_clusters, "z": float(estimate / se), "p": p_value, "df": dof, "method": method,
+            "test": test}
+
+
+def meta_regression(yi, vi, exog, *, names: Sequence[str] | None = None, cluster=None,
+                    level: float = 0.95) -> pd.DataFrame:
+    """Mixed-effects meta-regression (metafor ``rma(yi, vi, mods = ~ ...)``, REML, z tests; with
+    ``cluster`` the three-level ``rma.mv(yi, vi, mods = ~ ..., random = ~ 1 | cluster/estimate)``).
+
+    Parameters
+    ----------
+    yi, vi : array-like of float
+        Effect sizes and sampling variances.
+    exog : (k, p) array-like
+        Design matrix, including the intercept column.
+    names : sequence of str, optional
+        Coefficient names (default ``x0, x1, ...``).
+    cluster : array-like, optional
+        One label per estimate (see :func:`random_effects`).
+
+    Returns
+    -------
+    DataFrame
+        One row per coefficient: ``term, estimate, se, z, p, ci_low, ci_high``; the residual
+        variance components are in ``frame.attrs["sigma2"]`` (``tau2`` without ``cluster``).
+
+    Raises
+    ------
+    ValueError
+        If the design is rank-deficient (a moderator is completely confounded with others), naming
+        the terms.
+    """
+    yi = _as_1d(yi, "yi")
+    vi = _as_1d(vi, "vi")
+    exog = np.asarray(exog, dtype=float)
+    if exog.ndim != 2 or exog.shape[0] != yi.size:
+        raise ValueError(f"exog must be a ({yi.size}, p) matrix, got shape {exog.shape}")
+    names = list(names) if names is not None else [f"x{j}" for j in range(exog.shape[1])]
+    if np.linalg.matrix_rank(exog) < exog.shape[1]:
+        raise ValueError(f"the moderators {names} are confounded in these data (design of rank "
+                         f"{np.linalg.matrix_rank(exog)} < {exog.shape[1]}); drop one")
+    if exog.shape[1] >= yi.size:
+        raise ValueError(f"{yi.size} estimates cannot support {exog.shape[1]} coefficients plus heterogeneity")
+    k = yi.size
+    components = [np.eye(k)]
+    if cluster is not None:
+        shared, _ = _cluster_matrix(cluster, k)
+        components = [shared, np.eye(k)]
+    fit = _reml_fit(yi, vi, exog, components)
+    se = np.sqrt(np.diag(fit["cov_beta"]))
+    crit = stats.norm.ppf(0.5 + level / 2)
+    frame = pd.DataFrame({"term": names, "estimate": fit["beta"], "se": se, "z": fit["beta"] / se,
+                          "p": 2 * stats.norm.sf(np.abs(fit["beta"] / se)),
+                          "ci_low": fit["beta"] - crit * se, "ci_high": fit["beta"] + crit * se})
+    frame.attrs["sigma2"] = [float(value) for value in fit["sigma2"]]
+    return frame
+
+
+def glmm_proportions(events, totals, *, level: float = 0.95, n_nodes: int = 100) -> dict:
+    """Binomial-normal random-effects model of proportions (metafor ``rma.glmm(measure="PLO")``'s
+    model): ``x_i ~ Binomial(n_i, expit(mu + u_i))``, ``u_i ~ N(0, tau2)``, fitted by maximum
+    likelihood with Gauss-Hermite quadrature (``n_nodes`` points) over ``u_i``.
+
+    Neither statsmodels (only a Bayesian binomial GLMM) nor pingouin fits this model by maximum
+    likelihood, hence this implementation. It needs no continuity correction for 0% or 100%.
+
+    Returns
+    -------
+    dict
+        ``proportion, ci_low, ci_high`` (Wald on the logit scale, from the observed information),
+        ``estimate, se, tau2, k, loglik``.
+    """
+    from scipy import optimize
+    from scipy.special import expit, gammaln
+
+    events = np.asarray(events, dtype=float).ravel()
+    totals = np.asarray(totals, dtype=float).ravel()
+    escalc_proportions(events, totals)  # validates the counts
+    nodes, weights = np.polynomial.hermite.hermgauss(n_nodes)
+    log_choose = gammaln(totals + 1) - gammaln(events + 1) - gammaln(totals - events + 1)
+
+    def negative_loglik(params):
+        mu, log_tau = params
+        u = np.sqrt(2.0) * np.exp(log_tau) * nodes  # u = sqrt(2) tau t for int f(u) phi(u) du
+        p = np.clip(expit(mu + u[None, :]), 1e-300, 1 - 1e-16)
+        log_f = (log_choose[:, None] + events[:, None] * np.log(p) + (totals - events)[:, None] * np.log1p(-p))
+        integrand = np.log(weights / np.sqrt(np.pi))[None, :] + log_f
+        top = integrand.max(axis=1, keepdims=True)
+        return -float(np.sum(top[:, 0] + np.log(np.exp(integrand - top).sum(axis=1))))
+
+    pooled = np.log((events.sum() + 0.5) / (totals.sum() - events.sum() + 0.5))
+    best = None
+    for log_tau in (np.log(0.5), np.log(0.1), np.log(1.5)):
+        result = optimize.minimize(negative_loglik, [pooled, log_tau], method="Nelder-Mead",
+                                   options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+        if best is None or result.fun < best.fun:
+            best = result
+    mu, log_tau = best.x
+    # observed information for mu with tau profiled at its estimate (central differences)
+    h = 1e-4
+    second = (negative_loglik([mu + h, log_tau]) - 2 * best.fun + negative_loglik([mu - h, log_tau])) / h**2
+    se = float(1.0 / np.sqrt(second)) if second > 0 else float("nan")
+    crit = stats.norm.ppf(0.5 + level / 2)
+    return {"proportion": float(expit(mu)), "ci_low": float(expit(mu - crit * se)),
+            "ci_high": float(expit(mu + crit * se)), "estimate": float(mu), "se": se,
+            "tau2": float(np.exp(2 * log_tau)), "k": int(events.size), "loglik": -float(best.fun)}
 
 
 def _transform_name(transform: str) -> str:
@@ -259,7 +491,7 @@ def back_transform(values, *, transform: str = "logit", totals=None) -> np.ndarr
 
 
 def pool_proportions(events, totals, *, method: str = "REML", transform: str = "logit",
-                     test: str = "z", level: float = 0.95) -> dict:
+                     test: str = "z", level: float = 0.95, cluster=None) -> dict:
     """Pool single-arm proportions with a random-effects model.
 
     Parameters
@@ -269,8 +501,12 @@ def pool_proportions(events, totals, *, method: str = "REML", transform: str = "
     method : {"REML", "DL", "EE"}
     transform : {"logit", "freeman-tukey"}
         metafor measures "PLO" and "PFT" (see :func:`escalc_proportions`).
-    test : {"z", "knha"}
+    test : {"z", "t", "knha", "adhoc"}
+        See :func:`random_effects`.
     level : float
+    cluster : array-like, optional
+        One label per row (e.g. the trial of each arm): arms nested in trials, see
+        :func:`random_effects`.
 
     Returns
     -------
@@ -278,7 +514,7 @@ def pool_proportions(events, totals, *, method: str = "REML", transform: str = "
         Proportion scale: ``proportion, ci_low, ci_high, pi_low, pi_high``.
         Transformed scale: ``estimate, se, tau2, i2, q, q_p, k`` (and the transformed
         ``estimate_ci_low, estimate_ci_high, estimate_pi_low, estimate_pi_high``),
-        plus ``method, transform, test``.
+        plus ``method, transform, test`` and, with ``cluster``, ``sigma2, n_clusters``.
 
     Examples
     --------
@@ -288,7 +524,7 @@ def pool_proportions(events, totals, *, method: str = "REML", transform: str = "
     """
     name = _transform_name(transform)
     yi, vi = escalc_proportions(events, totals, transform=name)
-    fit = random_effects(yi, vi, method=method, test=test, level=level)
+    fit = random_effects(yi, vi, method=method, test=test, level=level, cluster=cluster)
     totals_array = np.asarray(totals, dtype=float)
     back = lambda value: float(back_transform(value, transform=name, totals=totals_array))  # noqa: E731
     return {
@@ -311,6 +547,7 @@ def pool_proportions(events, totals, *, method: str = "REML", transform: str = "
         "method": fit["method"],
         "transform": name,
         "test": test,
+        **({"sigma2": fit["sigma2"], "n_clusters": fit["n_clusters"]} if cluster is not None else {}),
     }
 
 

@@ -211,3 +211,97 @@ def test_freeman_tukey_back_transform_matches_metafor_with_0_and_100_percent():
     out = pool_proportions([0, 4, 9, 16, 20], [10, 10, 15, 20, 20], method="EE", transform="freeman-tukey")
     assert out["tau2"] == 0.0
     assert (out["proportion"], out["ci_low"], out["ci_high"]) == pytest.approx((0.6886, 0.5734, 0.7943), abs=5.01e-5)
+
+
+# --- three-level model (arms nested in trials) against metafor's printed output -------------------
+import json
+
+import pandas as pd
+from scipy import stats
+from pathlib import Path
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+
+
+@pytest.fixture(scope="module")
+def konstantopoulos():
+    return pd.read_csv(REFERENCE / "konstantopoulos2011.csv")
+
+
+def test_three_level_matches_metafor_konstantopoulos2011(konstantopoulos):
+    """rma.mv(yi, vi, random = ~ 1 | district/school, data = dat.konstantopoulos2011), metafor 5.1-12."""
+    reference = json.loads((REFERENCE / "konstantopoulos2011_reference.json").read_text())
+    pinned = reference["rma_mv_REML_district_school"]["printed_4dp"]
+    fit = random_effects(konstantopoulos["yi"], konstantopoulos["vi"], cluster=konstantopoulos["district"])
+    assert round(fit["estimate"], 4) == pinned["estimate"]
+    assert round(fit["se"], 4) == pinned["se"]
+    assert round(fit["z"], 4) == pinned["zval"]
+    assert round(fit["p"], 4) == pinned["pval"]
+    assert round(fit["ci_low"], 4) == pinned["ci.lb"] and round(fit["ci_high"], 4) == pinned["ci.ub"]
+    assert [round(value, 4) for value in fit["sigma2"]] == pinned["sigma2"]
+    assert round(fit["q"], 3) == pinned["QE"] and fit["k"] - 1 == pinned["QE_df"]
+    assert fit["tau2"] == pytest.approx(sum(fit["sigma2"]))
+    assert fit["n_clusters"] == 11
+    # prediction interval as metafor's predict.rma.mv: estimate +- z * sqrt(se^2 + sum(sigma2))
+    half = 1.959963984540054 * np.sqrt(fit["se"] ** 2 + fit["tau2"])
+    assert fit["pi_low"] == pytest.approx(fit["estimate"] - half) and fit["pi_high"] == pytest.approx(fit["estimate"] + half)
+
+
+def test_two_level_on_konstantopoulos2011_matches_metafor(konstantopoulos):
+    fit = random_effects(konstantopoulos["yi"], konstantopoulos["vi"])
+    assert round(fit["estimate"], 4) == 0.1279 and round(fit["se"], 4) == 0.0439 and round(fit["tau2"], 4) == 0.0884
+    assert round(fit["i2"], 2) == 94.70  # printed "I^2 (total heterogeneity / total variability): 94.70%"
+
+
+def test_one_arm_per_cluster_reduces_to_the_two_level_model(konstantopoulos):
+    yi, vi = konstantopoulos["yi"], konstantopoulos["vi"]
+    two = random_effects(yi, vi)
+    three = random_effects(yi, vi, cluster=np.arange(len(yi)))
+    assert three["tau2"] == pytest.approx(two["tau2"], rel=1e-6)
+    assert three["estimate"] == pytest.approx(two["estimate"], rel=1e-6)
+    assert three["i2"] == pytest.approx(two["i2"], rel=1e-6)
+
+
+def test_adhoc_never_narrows_and_knha_can(konstantopoulos):
+    yi, vi = np.array([0.1, 0.12, 0.11, 0.13]), np.array([0.05, 0.06, 0.04, 0.05])  # homogeneous: KH factor < 1
+    z, knha, adhoc = (random_effects(yi, vi, test=test) for test in ("z", "knha", "adhoc"))
+    assert knha["se"] < z["se"] and adhoc["se"] == pytest.approx(z["se"])
+    assert adhoc["ci_high"] - adhoc["ci_low"] > z["ci_high"] - z["ci_low"]  # t quantile on k-1 df
+    # prediction interval with a t distribution on k-1 df (metafor's predict with test="knha")
+    from scipy import stats
+
+    crit = stats.t.ppf(0.975, 3)
+    assert knha["pi_high"] == pytest.approx(knha["estimate"] + crit * np.sqrt(knha["se"] ** 2 + knha["tau2"]))
+
+
+def test_meta_regression_intercept_only_is_the_random_effects_model(konstantopoulos):
+    from analysis.stats.meta import meta_regression
+
+    yi, vi = konstantopoulos["yi"], konstantopoulos["vi"]
+    frame = meta_regression(yi, vi, np.ones((len(yi), 1)), names=["intercept"], cluster=konstantopoulos["district"])
+    fit = random_effects(yi, vi, cluster=konstantopoulos["district"])
+    assert frame.loc[0, "estimate"] == pytest.approx(fit["estimate"], rel=1e-6)
+    assert frame.attrs["sigma2"] == pytest.approx(fit["sigma2"], rel=1e-5)
+    with pytest.raises(ValueError, match="confounded"):
+        meta_regression(yi, vi, np.column_stack([np.ones(len(yi)), np.ones(len(yi))]), names=["a", "b"])
+
+
+def test_glmm_against_direct_integration():
+    """The binomial-normal likelihood by quadrature equals scipy's adaptive integration, and with
+    no heterogeneity the pooled proportion is the pooled events over the pooled n."""
+    from scipy import integrate
+    from scipy.special import expit
+
+    from analysis.stats.meta import glmm_proportions
+
+    events, totals = np.array([8, 15, 22, 5, 30]), np.array([18, 42, 34, 30, 50])
+    fit = glmm_proportions(events, totals)
+    mu, tau = fit["estimate"], np.sqrt(fit["tau2"])
+    direct = 0.0
+    for x, n in zip(events, totals):
+        value, _ = integrate.quad(lambda u: stats.binom.pmf(x, n, expit(mu + u)) * stats.norm.pdf(u, 0, tau),
+                                  -12 * tau, 12 * tau, epsabs=1e-14)
+        direct += np.log(value)
+    assert fit["loglik"] == pytest.approx(direct, rel=1e-8)
+    same = glmm_proportions([10, 20, 30], [50, 100, 150])
+    assert same["proportion"] == pytest.approx(60 / 300, abs=1e-4) and same["tau2"] < 1e-3
