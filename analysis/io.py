@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .schemas import LITERATURE, NIMH_PARTICIPANTS, NIMH_PHENOTYPE, PARTICIPANTS, ROI_MD, Schema
+from .schemas import (ARM_ROLES, CONTROLS, DRUGS, LEADS, LITERATURE, NIMH_PARTICIPANTS, NIMH_PHENOTYPE, PARTICIPANTS,
+                      PUBLISHED_META, RISK_OF_BIAS, ROB_DOMAINS, ROI_MD, SEARCH_LOG, Schema)
 
 __all__ = ["DataValidationError", "ValidationProblem", "read_literature", "read_participants", "read_roi_md",
-           "validate_frame", "validate_table", "verify_checksums", "read_nimh_crossover"]
+           "validate_frame", "validate_table", "verify_checksums", "read_nimh_crossover", "read_leads",
+           "read_risk_of_bias", "read_published_meta_analyses", "read_search_log"]
 
 
 @dataclass(frozen=True)
@@ -145,10 +147,10 @@ def _literature_rules(table: pd.DataFrame, file: str) -> list[ValidationProblem]
     for index, record in table.iterrows():
         row, key = index + 1, str(record["study_key"])
         n, events = record["n"], record["events"]
-        if pd.isna(record["doi"]) and pd.isna(record["pmid"]):
+        if pd.isna(record["doi"]) and pd.isna(record["pmid"]) and pd.isna(record.get("registry_id")):
             problems.append(ValidationProblem(file, row, "doi",
-                                              "missing DOI; expected a DOI (10.xxxx/...) or, failing that, a PMID",
-                                              key))
+                                              "missing DOI; expected a DOI (10.xxxx/...) or, failing that, a PMID "
+                                              "or a ClinicalTrials.gov identifier (registry_id)", key))
         if pd.notna(n) and pd.notna(events) and events > n:
             problems.append(ValidationProblem(file, row, "events",
                                               f"events ({events}) > n ({n}); expected 0 <= events <= n", key))
@@ -162,6 +164,104 @@ def _literature_rules(table: pd.DataFrame, file: str) -> list[ValidationProblem]
                     f"{percent}% does not match events/n = {events}/{n} = {observed:.1f}%; "
                     "expected the printed percentage of this count", key))
     return problems
+
+
+def _trial_rules(table: pd.DataFrame, file: str) -> list[ValidationProblem]:
+    """Arms of one trial share its design and timepoint class; experimental arms name a ketamine
+    drug and control arms a comparator."""
+    problems = []
+    for column in ("design", "timepoint_class"):
+        if column not in table:
+            continue
+        for trial, rows in table.groupby("trial_id", sort=False):
+            values = rows[column].dropna().unique()
+            if len(values) > 1:
+                index = rows.index[rows[column] != rows[column].iloc[0]][0]
+                problems.append(ValidationProblem(
+                    file, int(index) + 1, column,
+                    f"trial {trial!r} has arms with conflicting {column} ({', '.join(map(str, values))}); "
+                    f"expected one {column} per trial (split the trial's rows, or give them another trial_id)",
+                    str(table.loc[index, "study_key"])))
+    for index, record in table.iterrows():
+        role, drug = record.get("arm_role"), record.get("drug")
+        if pd.isna(role) or pd.isna(drug):
+            continue
+        expected = DRUGS if role == "experimental" else CONTROLS
+        if drug not in expected:
+            problems.append(ValidationProblem(
+                file, int(index) + 1, "drug",
+                f"{drug!r} in a {role} arm; expected one of {list(expected)}", str(record["study_key"])))
+    return problems
+
+
+def _read_csv(path: str | Path, schema: Schema) -> tuple[pd.DataFrame, list[ValidationProblem], str]:
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise DataValidationError([ValidationProblem(file, None, None, "file not found")])
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataValidationError([ValidationProblem(file, None, None, f"not a readable UTF-8 CSV: {error}")]) from error
+    if raw.empty:
+        raise DataValidationError([ValidationProblem(file, None, None, "has no data rows")])
+    table, problems = validate_table(raw, schema, file=file)
+    return table, problems, file
+
+
+def read_leads(path: str | Path) -> pd.DataFrame:
+    """Read and validate the candidate rows awaiting verification (``to_verify.csv``, schema
+    :data:`analysis.schemas.LEADS`); counts may be missing, but where given they must be consistent."""
+    table, problems, file = _read_csv(path, LEADS)
+    if not problems:
+        problems += [problem for problem in _literature_rules(table, file) if problem.column != "doi"]
+        problems += _trial_rules(table, file)
+    if problems:
+        raise DataValidationError(problems)
+    return table
+
+
+def read_risk_of_bias(path: str | Path) -> pd.DataFrame:
+    """Read and validate the risk-of-bias judgements (schema :data:`analysis.schemas.RISK_OF_BIAS`):
+    each domain must belong to its tool, and every trial needs an overall judgement."""
+    table, problems, file = _read_csv(path, RISK_OF_BIAS)
+    if not problems:
+        for index, record in table.iterrows():
+            allowed = ROB_DOMAINS[record["tool"]]
+            if record["domain"] not in allowed:
+                problems.append(ValidationProblem(file, int(index) + 1, "domain",
+                                                  f"{record['domain']!r} is not a domain of {record['tool']}; expected "
+                                                  f"one of {list(allowed)}", str(record["trial_id"])))
+        for trial, rows in table.groupby("trial_id", sort=False):
+            if "overall" not in set(rows["domain"]):
+                problems.append(ValidationProblem(file, int(rows.index[0]) + 1, "domain",
+                                                  "no 'overall' judgement for this trial", str(trial)))
+    if problems:
+        raise DataValidationError(problems)
+    return table
+
+
+def read_published_meta_analyses(path: str | Path) -> pd.DataFrame:
+    """Read and validate the published meta-analyses' pooled estimates (schema
+    :data:`analysis.schemas.PUBLISHED_META`)."""
+    table, problems, file = _read_csv(path, PUBLISHED_META)
+    if not problems:
+        for index, record in table.iterrows():
+            if record["measure"] == "proportion" and record["estimate"] > 1:
+                problems.append(ValidationProblem(file, int(index) + 1, "estimate",
+                                                  f"{record['estimate']} is not a proportion; expected a fraction "
+                                                  "between 0 and 1 (e.g. 0.52 for 52%)", str(record["key"])))
+    if problems:
+        raise DataValidationError(problems)
+    return table
+
+
+def read_search_log(path: str | Path) -> pd.DataFrame:
+    """Read and validate the log of searches (schema :data:`analysis.schemas.SEARCH_LOG`)."""
+    table, problems, _ = _read_csv(path, SEARCH_LOG)
+    if problems:
+        raise DataValidationError(problems)
+    return table
 
 
 def read_literature(path: str | Path, *, require_verified: bool = True) -> pd.DataFrame:
@@ -199,6 +299,7 @@ def read_literature(path: str | Path, *, require_verified: bool = True) -> pd.Da
     table, problems = validate_table(raw, LITERATURE, file=file)
     if not problems:
         problems += _literature_rules(table, file)
+        problems += _trial_rules(table, file)
         if require_verified:
             for index, status in enumerate(table["status"]):
                 if status != "verified":

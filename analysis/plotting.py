@@ -7,7 +7,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["save_figure", "forest_plot", "funnel_plot", "leave_one_out_plot", "subgroup_plot"]
+__all__ = ["save_figure", "md_change_plot", "interaction_scatter_grid", "interaction_forest", "power_curve_plot",
+           "model_comparison_plot", "learning_curve_plot", "verdict_text", "operating_characteristics_plot",
+           "spaghetti_plot", "prisma_flow", "stratum_forest"]
 
 SYNTHETIC_BANNER = "SYNTHETIC DATA - not participant data"
 
@@ -21,98 +23,6 @@ def save_figure(figure, name: str, directory: str | Path) -> Path:
     figure.savefig(directory / f"{name}.pdf", bbox_inches="tight",
                    metadata={"Creator": None, "Producer": None, "CreationDate": None})
     return path
-
-
-def forest_plot(table: pd.DataFrame, fit: dict, *, label: str = "label", title: str = "",
-                xlabel: str = "Proportion", reference: float | None = None):
-    """Forest plot of per-study proportions (95% CI) and the pooled estimate.
-
-    ``table`` needs columns ``label`` (or ``label=``), ``proportion``, ``ci_low``,
-    ``ci_high``, ``weight`` (percent) and ``group`` (used for marker colour).
-    """
-    table = table.reset_index(drop=True)
-    k = len(table)
-    height = 1.2 + 0.32 * (k + 3)
-    figure, axis = plt.subplots(figsize=(8, height))
-    y_positions = np.arange(k, 0, -1) + 1.5
-    groups = list(dict.fromkeys(table["group"]))
-    colours = dict(zip(groups, plt.cm.tab10.colors))
-    for y, (_, row) in zip(y_positions, table.iterrows()):
-        axis.plot([row["ci_low"], row["ci_high"]], [y, y], color="0.3", lw=1)
-        axis.scatter(row["proportion"], y, s=15 + 3 * row["weight"], marker="s",
-                     color=colours[row["group"]], zorder=3)
-    # pooled diamond and prediction interval
-    pooled_y = 0.6
-    axis.fill([fit["ci_low"], fit["proportion"], fit["ci_high"], fit["proportion"]],
-              [pooled_y, pooled_y + 0.3, pooled_y, pooled_y - 0.3], color="black")
-    axis.plot([fit["pi_low"], fit["pi_high"]], [pooled_y, pooled_y], color="black", lw=1, ls=":")
-    labels = [f"{row[label]}  {row['events']}/{row['n']}" for _, row in table.iterrows()]
-    axis.set_yticks(list(y_positions) + [pooled_y])
-    axis.set_yticklabels(labels + [f"Pooled (k = {fit['k']}), 95% CI and PI"])
-    if reference is not None:
-        axis.axvline(reference, color="tab:red", ls="--", lw=1)
-    axis.set_xlim(0, 1)
-    axis.set_xlabel(xlabel)
-    axis.set_title(title)
-    for group, colour in colours.items():
-        axis.scatter([], [], color=colour, marker="s", label=str(group))
-    axis.legend(loc="lower right", fontsize="small", frameon=False)
-    axis.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
-    return figure
-
-
-def funnel_plot(yi, vi, estimate: float, *, xlabel: str = "logit(proportion)", title: str = ""):
-    """Funnel plot: effect against standard error, with the pseudo 95% region."""
-    yi = np.asarray(yi, dtype=float)
-    sei = np.sqrt(np.asarray(vi, dtype=float))
-    figure, axis = plt.subplots(figsize=(5.5, 4.5))
-    se_grid = np.linspace(0, sei.max() * 1.1, 50)
-    axis.fill_betweenx(se_grid, estimate - 1.96 * se_grid, estimate + 1.96 * se_grid, color="0.92")
-    axis.axvline(estimate, color="black", lw=1)
-    axis.scatter(yi, sei, color="tab:blue", zorder=3)
-    axis.invert_yaxis()
-    axis.set_xlabel(xlabel)
-    axis.set_ylabel("Standard error")
-    axis.set_title(title)
-    figure.tight_layout()
-    return figure
-
-
-def leave_one_out_plot(loo: pd.DataFrame, full: dict, *, title: str = ""):
-    """Pooled proportion with each study left out in turn."""
-    loo = loo.reset_index(drop=True)
-    figure, axis = plt.subplots(figsize=(7, 1 + 0.28 * len(loo)))
-    y = np.arange(len(loo), 0, -1)
-    axis.errorbar(loo["proportion"], y, xerr=[loo["proportion"] - loo["ci_low"], loo["ci_high"] - loo["proportion"]],
-                  fmt="o", color="tab:blue", ms=4, lw=1)
-    axis.axvspan(full["ci_low"], full["ci_high"], color="0.9")
-    axis.axvline(full["proportion"], color="black", lw=1)
-    axis.set_yticks(y)
-    axis.set_yticklabels([f"without {label}" for label in loo["omitted"]])
-    axis.set_xlabel("Pooled proportion")
-    axis.set_title(title)
-    figure.tight_layout()
-    return figure
-
-
-def subgroup_plot(per_group: pd.DataFrame, *, title: str = "", xlabel: str = "Pooled proportion"):
-    """Pooled proportion per subgroup with 95% CI (k and total n in the labels)."""
-    per_group = per_group.reset_index(drop=True)
-    figure, axis = plt.subplots(figsize=(7, 1 + 0.35 * len(per_group)))
-    y = np.arange(len(per_group), 0, -1)
-    axis.errorbar(per_group["proportion"], y,
-                  xerr=[per_group["proportion"] - per_group["ci_low"], per_group["ci_high"] - per_group["proportion"]],
-                  fmt="D", color="black", ms=5, lw=1)
-    axis.set_yticks(y)
-    axis.set_yticklabels([f"{row['analysis']}: {row['subgroup']} (k={row['k']}, n={row['n_total']})"
-                          for _, row in per_group.iterrows()])
-    axis.set_xlim(0, 1)
-    axis.set_xlabel(xlabel)
-    axis.set_title(title)
-    axis.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
-    return figure
 
 
 def md_change_plot(trial: pd.DataFrame, *, title: str = "", banner: str = SYNTHETIC_BANNER):
@@ -276,5 +186,93 @@ def spaghetti_plot(frame: pd.DataFrame, *, ylabel: str = "MADRS"):
     axis.set_ylabel(ylabel)
     handles, _ = axis.get_legend_handles_labels()
     axis.legend(handles, ["ketamine first", "placebo first"], title="", frameon=False, fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def prisma_flow(counts: dict, *, first_box: str = "Studies considered"):
+    """PRISMA 2020 flow diagram (trials), drawn from :func:`analysis.claims.review.prisma_counts`."""
+    import textwrap
+
+    figure, axis = plt.subplots(figsize=(8.0, 7.2))
+    axis.set_xlim(0, 10)
+    axis.set_ylim(0, 10)
+    axis.axis("off")
+
+    def box(x, y, width, height, title, lines=()):
+        axis.add_patch(plt.Rectangle((x, y), width, height, facecolor="white", edgecolor="0.3", linewidth=1))
+        chars = int(width * 8.2)
+        body = [textwrap.fill(line, chars, initial_indent="- ", subsequent_indent="  ") for line in lines]
+        axis.text(x + 0.15, y + height - 0.15, textwrap.fill(title, chars), va="top", ha="left", fontsize=10,
+                  fontweight="bold")
+        axis.text(x + 0.15, y + height - 0.62, "\n".join(body), va="top", ha="left", fontsize=9, linespacing=1.3)
+
+    def arrow(x0, y0, x1, y1):
+        axis.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "-|>", "color": "0.3"})
+
+    box(0.1, 8.1, 4.6, 1.8, f"{first_box}: {counts['considered']} trials",
+        [f"{name}: {count}" for name, count in counts["by_origin"].items()])
+    box(0.1, 5.3, 4.6, 1.0, f"Screened against the protocol: {counts['screened']} trials")
+    box(5.2, 6.2, 4.7, 3.7, f"Excluded: {counts['excluded']} trials",
+        [f"{reason}: {count}" for reason, count in counts["excluded_reasons"].items()])
+    box(5.2, 2.6, 4.7, 3.2, f"Awaiting verification: {counts['awaiting']} trials",
+        [f"{reason}: {count}" for reason, count in counts["awaiting_reasons"].items()])
+    box(0.1, 0.9, 4.6, 1.5, f"Included: {counts['included_trials']} trials",
+        [f"{counts['included_arms']} arms", f"{counts['included_rows']} arm-outcome rows"])
+    arrow(2.4, 8.1, 2.4, 6.3)
+    arrow(2.4, 5.3, 2.4, 2.4)
+    arrow(4.7, 5.9, 5.2, 7.5)
+    arrow(4.7, 5.6, 5.2, 4.3)
+    figure.tight_layout()
+    return figure
+
+
+def stratum_forest(rows: pd.DataFrame, strata: pd.DataFrame, *, xlabel: str = "Proportion",
+                   references: dict | None = None):
+    """Forest plot by stratum: each included arm (95% CI) and the stratum's pooled estimate
+    (diamond; dotted line: 95% prediction interval when there are 2 or more trials).
+
+    ``rows`` needs ``label, stratum, events, n, proportion, ci_low, ci_high``; ``strata`` needs
+    ``stratum, proportion, ci_low, ci_high, pi_low, pi_high, k_trials``. ``references`` maps a
+    label to a vertical line (e.g. the popular number).
+    """
+    order = list(dict.fromkeys(strata["stratum"]))
+    lines = []
+    for name in order:
+        lines.append(("header", name, None))
+        for _, row in rows[rows["stratum"] == name].iterrows():
+            lines.append(("arm", row["label"], row))
+        lines.append(("pooled", name, strata.set_index("stratum").loc[name]))
+    height = 1.0 + 0.3 * len(lines)
+    figure, (text_axis, axis) = plt.subplots(1, 2, figsize=(8.0, height), gridspec_kw={"width_ratios": [1.0, 0.9]},
+                                             sharey=True)
+    positions = np.arange(len(lines), 0, -1)
+    for y, (kind, label, data) in zip(positions, lines):
+        if kind == "header":
+            text_axis.text(0, y, label, fontsize=10, fontweight="bold", va="center")
+        elif kind == "arm":
+            text_axis.text(0.03, y, f"{label}", fontsize=9.5, va="center")
+            text_axis.text(1.0, y, f"{int(data['events'])}/{int(data['n'])}", fontsize=9.5, va="center", ha="right")
+            axis.plot([data["ci_low"], data["ci_high"]], [y, y], color="0.35", lw=1)
+            axis.scatter(data["proportion"], y, marker="s", s=22, color="tab:blue", zorder=3)
+        else:
+            k = int(data["k_trials"])
+            text_axis.text(0.03, y, f"Pooled ({k} trial{'s' if k != 1 else ''})", fontsize=9.5, va="center",
+                           style="italic")
+            axis.fill([data["ci_low"], data["proportion"], data["ci_high"], data["proportion"]],
+                      [y, y + 0.3, y, y - 0.3], color="black")
+            if k >= 2 and np.isfinite(data["pi_low"]):
+                axis.plot([data["pi_low"], data["pi_high"]], [y, y], color="black", lw=1, ls=":")
+    for label, value in (references or {}).items():
+        axis.axvline(value, color="tab:red", ls="--", lw=1)
+        axis.text(value, positions[0] + 0.6, label, color="tab:red", fontsize=9.5, ha="center", va="bottom")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0.3, len(lines) + 1.0)
+    axis.xaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{100 * value:.0f}%"))
+    axis.set_xlabel(xlabel, fontsize=10)
+    axis.tick_params(axis="x", labelsize=9.5)
+    axis.grid(axis="x", alpha=0.3)
+    axis.tick_params(axis="y", left=False, labelleft=False)
+    text_axis.axis("off")
     figure.tight_layout()
     return figure

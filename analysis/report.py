@@ -12,7 +12,7 @@ import numpy as np
 
 from .plotting import save_figure
 
-__all__ = ["glue_number", "glue_markdown", "glue_figure"]
+__all__ = ["glue_number", "glue_markdown", "glue_figure", "markdown_table"]
 
 
 def _glue(name, value):
@@ -43,3 +43,18 @@ def glue_figure(name: str, figure, *, stem: str, directory: str | Path) -> None:
     save_figure(figure, stem, directory)
     _glue(name, figure)
     plt.close(figure)  # glued already; do not display it a second time
+
+
+def markdown_table(frame, *, align: dict | None = None) -> str:
+    """A DataFrame of display strings as a MyST pipe table (header row from the column names; no
+    index). ``align`` maps a column to ``"right"`` for numbers."""
+    align = align or {}
+    columns = list(frame.columns)
+    rules = ["---:" if align.get(column) == "right" else "---" for column in columns]
+
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(rules) + "|"]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)

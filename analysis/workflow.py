@@ -181,7 +181,21 @@ def run_notebook(source: Path, output: Path, parameters: dict, *, failed_dir: Pa
         shutil.move(temporary, kept)
         print(f"error: executing {source} failed; the partly executed notebook is {kept}", file=sys.stderr)
         raise
+    _hide_parameter_cells(Path(temporary))
     os.replace(temporary, output)
+
+
+def _hide_parameter_cells(notebook_path: Path) -> None:
+    """Readers never see the run's parameters (working paths): the ``parameters`` cell and the one
+    papermill injects get the ``remove-cell`` tag. They stay in the notebook file for re-execution."""
+    import nbformat
+
+    notebook = nbformat.read(str(notebook_path), as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(notebook, str(notebook_path))
 
 
 def _copy_if_changed(source: Path, target: Path) -> None:

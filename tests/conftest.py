@@ -13,20 +13,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-LITERATURE_COLUMNS = ("study_key,first_author,year,title_short,journal,design,route,drug,dose,arm,outcome,timepoint,"
-                      "timepoint_class,scale,definition,n,events,reported_percent,count_source,doi,pmid,pmcid,"
-                      "source_url,source_type,quote,status,notes").split(",")
+LITERATURE_COLUMNS = ("study_key,trial_id,first_author,year,title_short,journal,design,population,route,drug,dose,arm,"
+                      "arm_role,outcome,timepoint,timepoint_class,scale,definition,n,events,reported_percent,"
+                      "count_source,doi,pmid,pmcid,registry_id,source_url,source_type,quote,status,notes").split(",")
 
 
 def literature_row(**overrides) -> dict:
     """A valid literature row (a made-up test study, never analysed in the book)."""
-    row = dict(study_key="teststudy2020", first_author="Test", year="2020", title_short="", journal="",
-               design="RCT", route="IV", drug="ketamine", dose="0.5 mg/kg", arm="ketamine", outcome="response",
-               timepoint="24 h", timepoint_class="24h", scale="MADRS", definition=">=50% reduction", n="20",
+    row = dict(study_key="teststudy2020", trial_id="teststudy2020", first_author="Test", year="2020", title_short="",
+               journal="", design="RCT", population="TRD", route="IV", drug="ketamine", dose="0.5 mg/kg",
+               arm="ketamine", arm_role="experimental", outcome="response", timepoint="24 h",
+               timepoint_class="single_dose_24h", scale="MADRS", definition=">=50% reduction", n="20",
                events="10", reported_percent="50", count_source="reported", doi="10.1000/test.2020",
                pmid="", pmcid="", source_url="https://example.org/test", source_type="publisher",
                quote="10 of 20 responded", status="verified", notes="")
     row.update({key: str(value) for key, value in overrides.items()})
+    if "trial_id" not in overrides:
+        row["trial_id"] = row["study_key"]
     return row
 
 

@@ -1,118 +1,14 @@
-"""The `response-rates` claim: pooled response and remission across published studies."""
+"""The `response-rates` claim: verdicts, provenance and the results file. The review itself (protocol,
+screening, pooling by stratum) is :mod:`analysis.claims.review`."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..stats.meta import (back_transform, egger_test, escalc_proportions, leave_one_out,
-                         pool_proportions, random_effects, subgroup_analysis)
-
 from . import verdicts as v
 
-__all__ = ["study_table", "analyse_outcome", "route_difference", "SUBGROUPS", "assess_claims", "verdict_markdown",
-           "source_checks"]
-
-SUBGROUPS = {"route": "Route", "design": "Design", "timepoint_class": "Timepoint"}
-
-
-def study_table(table: pd.DataFrame, outcome: str, *, method: str = "REML", transform: str = "logit",
-                level: float = 0.95) -> pd.DataFrame:
-    """Per-study rows of one outcome with transformed effect, 95% CI and model weight.
-
-    Returns
-    -------
-    DataFrame
-        The literature rows of ``outcome`` sorted by route, timepoint class and year, plus
-        ``label`` (author year, arm), ``yi, vi`` (transformed scale), ``ci_low, ci_high``
-        (proportion scale, Wald on the transformed scale), ``weight`` (random-effects
-        weight, percent) and ``group`` (route).
-    """
-    rows = table[table["outcome"] == outcome].copy()
-    if rows.empty:
-        raise ValueError(f"no rows with outcome {outcome!r} in the literature table")
-    rows = rows.sort_values(["route", "timepoint_class", "year", "study_key"]).reset_index(drop=True)
-    events = rows["events"].to_numpy(dtype=float)
-    totals = rows["n"].to_numpy(dtype=float)
-    yi, vi = escalc_proportions(events, totals, transform=transform)
-    fit = random_effects(yi, vi, method=method, level=level)
-    from scipy import stats
-
-    crit = stats.norm.ppf(0.5 + level / 2)
-    rows["yi"], rows["vi"] = yi, vi
-    rows["ci_low"] = [float(back_transform(y - crit * np.sqrt(v), transform=transform, totals=[n]))
-                      for y, v, n in zip(yi, vi, totals)]
-    rows["ci_high"] = [float(back_transform(y + crit * np.sqrt(v), transform=transform, totals=[n]))
-                       for y, v, n in zip(yi, vi, totals)]
-    weights = 1.0 / (vi + fit["tau2"])
-    rows["weight"] = 100.0 * weights / weights.sum()
-    rows["group"] = rows["route"]
-    arm = rows["arm"].where(rows["arm"].str.lower() != rows["drug"], "")
-    rows["label"] = (rows["first_author"] + " " + rows["year"].astype(str)
-                     + np.where(arm != "", " (" + arm + ")", ""))
-    return rows
-
-
-def analyse_outcome(table: pd.DataFrame, outcome: str, *, method: str = "REML", transform: str = "logit",
-                    level: float = 0.95) -> dict:
-    """Everything the chapter shows for one outcome.
-
-    Returns
-    -------
-    dict
-        ``studies`` (see :func:`study_table`), ``fit`` (:func:`pool_proportions`),
-        ``subgroups`` (tidy DataFrame: analysis, subgroup, k, n_total, proportion, CI, PI,
-        tau2, i2), ``subgroup_tests`` (analysis -> q_between, df, p),
-        ``leave_one_out`` (DataFrame), ``egger`` (dict or None if k < 3).
-    """
-    studies = study_table(table, outcome, method=method, transform=transform, level=level)
-    events, totals = studies["events"].to_numpy(), studies["n"].to_numpy()
-    fit = pool_proportions(events, totals, method=method, transform=transform, level=level)
-    subgroup_frames, tests = [], {}
-    for column, title in SUBGROUPS.items():
-        per_group, test = subgroup_analysis(studies, column, method=method, transform=transform, level=level)
-        per_group.insert(0, "analysis", title)
-        subgroup_frames.append(per_group)
-        tests[column] = test
-    loo = leave_one_out(events, totals, studies["label"].tolist(), method=method, transform=transform, level=level)
-    egger = egger_test(studies["yi"], studies["vi"]) if len(studies) >= 3 else None
-    return {"studies": studies, "fit": fit, "subgroups": pd.concat(subgroup_frames, ignore_index=True),
-            "subgroup_tests": tests, "leave_one_out": loo, "egger": egger}
-
-
-def route_difference(analysis: dict, *, first: str = "IV", second: str = "intranasal", level: float = 0.95) -> dict:
-    """Difference in pooled proportion between two routes (first - second), with a CI, and the test
-    of subgroup differences restricted to those two routes.
-
-    The CI combines the two subgroup models' standard errors by the delta method: on the
-    proportion scale ``se_g = p_g (1 - p_g) se_logit,g``, ``se = sqrt(se_1² + se_2²)``
-    (for the logit transform; other transforms use the CI half-widths).
-    """
-    from scipy import stats
-
-    studies = analysis["studies"]
-    fit = analysis["fit"]
-    pair = studies[studies["route"].isin([first, second])]
-    per_group, test = subgroup_analysis(pair, "route", method=fit["method"], transform=fit["transform"])
-    by_route = per_group.set_index("subgroup")
-    if first not in by_route.index or second not in by_route.index:
-        return {"difference": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "p": float("nan"),
-                "k_first": 0, "k_second": 0}
-    crit = stats.norm.ppf(0.5 + level / 2)
-
-    def proportion_se(route):
-        row = by_route.loc[route]
-        if fit["transform"] == "logit":
-            return row["proportion"] * (1 - row["proportion"]) * row["se"]
-        return (row["ci_high"] - row["ci_low"]) / (2 * crit)
-
-    difference = float(by_route.loc[first, "proportion"] - by_route.loc[second, "proportion"])
-    se = float(np.hypot(proportion_se(first), proportion_se(second)))
-    return {"difference": difference, "ci_low": difference - crit * se, "ci_high": difference + crit * se,
-            "se": se, "first": float(by_route.loc[first, "proportion"]),
-            "second": float(by_route.loc[second, "proportion"]),
-            "k_first": int(by_route.loc[first, "k"]), "k_second": int(by_route.loc[second, "k"]),
-            "q_between": test["q_between"], "p": test["p"]}
-
+__all__ = ["assess_claims", "find_stratum", "stratum_basis", "verdict_markdown", "provenance_markdown",
+           "results_payload", "heterogeneity_word", "source_checks"]
 
 def source_checks(provenance: list[dict]) -> dict[str, str]:
     """Subclaim key -> source check, from the traced provenance of each popular number."""
@@ -126,44 +22,70 @@ def source_checks(provenance: list[dict]) -> dict[str, str]:
     return checks
 
 
-def assess_claims(registry_entry: dict, response: dict, remission: dict, routes: dict,
-                  checks: dict[str, str]) -> dict:
-    """Verdict for each published number of the claim, by the rules in ``claims.yaml``."""
-    published = {item["key"]: item for item in registry_entry["published"]}
+def stratum_basis(fit: dict | None, spec: dict) -> str:
+    """``basis`` of a subclaim: the stratum, its k (trials) and n."""
+    from .review import DRUG_LABELS, TIMEPOINT_LABELS
+
+    name = f"{DRUG_LABELS[spec['drug']]}, {spec['route']}, {TIMEPOINT_LABELS[spec['timepoint_class']]}"
+    if fit is None:
+        return f"{name}: no included trial"
+    trials = f"{fit['k_trials']} trial" + ("s" if fit["k_trials"] != 1 else "")
+    arms = f"{fit['k_arms']} arm" + ("s" if fit["k_arms"] != 1 else "")
+    return f"{name}: {trials} ({arms}), n = {fit['n_total']}"
+
+
+def find_stratum(strata, spec: dict) -> dict | None:
+    """The row of ``strata`` (see :func:`analysis.claims.review.pool_strata`) matching ``spec``."""
+    if strata is None or len(strata) == 0:
+        return None
+    match = strata[(strata["drug"] == spec["drug"]) & (strata["route"] == spec["route"])
+                   & (strata["timepoint_class"] == spec["timepoint_class"])]
+    return None if match.empty else match.iloc[0].to_dict()
+
+
+def assess_claims(registry_entry: dict, strata: dict, route: dict, checks: dict[str, str]) -> dict:
+    """Verdict for each published number of the claim, by the rules in ``claims.yaml``.
+
+    Parameters
+    ----------
+    strata : dict
+        outcome -> DataFrame of pooled strata (:func:`analysis.claims.review.pool_strata`).
+    route : dict
+        The adjusted route comparison (:func:`analysis.claims.review.route_comparison`).
+    """
     subclaims = []
-
-    def add(key, fit, verdict, basis, scale="proportion"):
-        item = published[key]
-        interval = {"estimate": fit["estimate"], "ci_low": fit["ci_low"], "ci_high": fit["ci_high"]}
-        subclaims.append(v.subclaim(key=key, label=item["label"], published=item["text"], verdict=verdict,
-                                    data="real", rule=item["rule"], basis=basis, source_check=checks.get(key),
-                                    scale=scale, **interval))
-
-    def pooled(result):
-        fit = result["fit"]
-        return {"estimate": fit["proportion"], "ci_low": fit["ci_low"], "ci_high": fit["ci_high"]}
-
-    def basis(result, outcome):
-        return (f"pooled {outcome}, all verified arms and timepoints (k = {result['fit']['k']} arms, "
-                f"n = {int(result['studies']['n'].sum())})")
-
-    item = published["response_nimh"]
-    add("response_nimh", pooled(response), v.judge_point(response["fit"]["ci_low"], response["fit"]["ci_high"],
-                                                         item["value"], item["margin"]), basis(response, "response"))
-    item = published["remission_nimh"]
-    add("remission_nimh", pooled(remission), v.judge_point(remission["fit"]["ci_low"], remission["fit"]["ci_high"],
-                                                           item["value"], item["margin"]),
-        basis(remission, "remission"))
-    item = published["response_range"]
-    add("response_range", pooled(response), v.judge_range(response["fit"]["ci_low"], response["fit"]["ci_high"],
-                                                          item["low"], item["high"]), basis(response, "response"))
-    if np.isfinite(routes.get("difference", float("nan"))):
-        item = published["iv_vs_intranasal"]
-        add("iv_vs_intranasal", {"estimate": routes["difference"], "ci_low": routes["ci_low"],
-                                 "ci_high": routes["ci_high"]},
-            v.judge_direction(routes["ci_low"], routes["ci_high"], item["margin"]),
-            f"pooled response by route, IV (k = {routes['k_first']}) minus intranasal (k = {routes['k_second']}); "
-            "not randomized, confounded by timepoint and drug", scale="difference")
+    outcome_of = {"response_nimh": "response", "remission_nimh": "remission", "response_range": "response"}
+    for item in registry_entry["published"]:
+        key = item["key"]
+        if key in outcome_of:
+            fit = find_stratum(strata[outcome_of[key]], item["stratum"])
+            beside = find_stratum(strata[outcome_of[key]], item["beside"])
+            if fit is None:
+                verdict, interval = v.INCONCLUSIVE, {"estimate": None, "ci_low": None, "ci_high": None}
+            else:
+                interval = {"estimate": fit["proportion"], "ci_low": fit["ci_low"], "ci_high": fit["ci_high"]}
+                verdict = (v.judge_range(fit["ci_low"], fit["ci_high"], item["low"], item["high"]) if "low" in item
+                           else v.judge_point(fit["ci_low"], fit["ci_high"], item["value"], item["margin"]))
+            extra = {}
+            if beside is not None:
+                extra["beside"] = {"basis": stratum_basis(beside, item["beside"]),
+                                   **{name: beside[name] for name in ("proportion", "ci_low", "ci_high")}}
+            subclaims.append(v.subclaim(key=key, label=item["label"], published=item["text"], verdict=verdict,
+                                        data="real", rule=item["rule"], basis=stratum_basis(fit, item["stratum"]),
+                                        source_check=checks.get(key), scale="proportion", **interval, **extra))
+        elif key == "iv_vs_intranasal":
+            margin = float(np.log(item["odds_ratio_margin"]))
+            if route.get("identifiable"):
+                verdict = v.judge_direction(route["log_ci_low"], route["log_ci_high"], margin)
+                interval = {"estimate": route["odds_ratio"], "ci_low": route["ci_low"], "ci_high": route["ci_high"]}
+            else:
+                verdict, interval = v.INCONCLUSIVE, {"estimate": None, "ci_low": None, "ci_high": None}
+            basis = (f"odds ratio of response, IV vs intranasal, adjusted for timepoint and drug; "
+                     f"k = {route['k_trials']} trials ({route['k_iv']} IV, {route['k_intranasal']} intranasal), "
+                     f"{route['k_arms']} arms")
+            subclaims.append(v.subclaim(key=key, label=item["label"], published=item["text"], verdict=verdict,
+                                        data="real", rule=item["rule"], basis=basis, source_check=checks.get(key),
+                                        scale="odds ratio", **interval))
     return {"subclaims": subclaims, "verdict": v.overall_verdict([item["verdict"] for item in subclaims]),
             "source_check": v.overall_source_check([item["source_check"] for item in subclaims])}
 
@@ -195,31 +117,34 @@ def provenance_markdown(provenance: list[dict], table: pd.DataFrame) -> str:
     return "\n\n".join(blocks)
 
 
-def results_payload(*, assessment: dict, response: dict, remission: dict, sensitivity: dict, routes: dict,
-                    inputs: dict, parameters: dict, version: str) -> dict:
+def results_payload(*, assessment: dict, screened: pd.DataFrame, prisma: dict, strata: dict, controlled: dict,
+                    route: dict, sensitivity: dict, risk_of_bias: pd.DataFrame, inputs: dict, parameters: dict,
+                    version: str) -> dict:
     """Everything the claim writes to ``results/response-rates.json`` (full precision)."""
     def records(frame: pd.DataFrame) -> list[dict]:
         dropped = [column for column in ("quote", "source_url", "notes", "title_short", "journal") if column in frame]
         return frame.drop(columns=dropped).to_dict(orient="records")
 
-    fit = response["fit"]
+    included = screened[screened["decision"] == "included"]
     return {
         "claim": "response-rates",
         "data": "real",
         "verdict": assessment["verdict"],
         "source_check": assessment["source_check"],
         "subclaims": assessment["subclaims"],
-        "headline": {"label": "Pooled response",
-                     **{key: fit[key] for key in ("proportion", "ci_low", "ci_high", "pi_low", "pi_high")}},
-        "pooled": {"response": fit, "remission": remission["fit"]},
-        "subgroups": {"response": response["subgroups"].to_dict(orient="records"),
-                      "remission": remission["subgroups"].to_dict(orient="records")},
-        "subgroup_tests": {"response": response["subgroup_tests"], "remission": remission["subgroup_tests"]},
-        "leave_one_out": response["leave_one_out"].to_dict(orient="records"),
-        "egger": {"response": response["egger"], "remission": remission["egger"]},
-        "sensitivity": sensitivity,
-        "route_difference": routes,
-        "studies": {"response": records(response["studies"]), "remission": records(remission["studies"])},
+        "review": {"trials_included": prisma["included_trials"], "arms_included": prisma["included_arms"],
+                   "trials_considered": prisma["considered"], "trials_excluded": prisma["excluded"],
+                   "trials_awaiting": prisma["awaiting"], "excluded_reasons": prisma["excluded_reasons"],
+                   "awaiting_reasons": prisma["awaiting_reasons"],
+                   "trials": prisma["trials"].to_dict(orient="records")},
+        "strata": {outcome: frame.to_dict(orient="records") for outcome, frame in strata.items()},
+        "controlled": {outcome: frame.to_dict(orient="records") for outcome, frame in controlled.items()},
+        "route_comparison": route,
+        "sensitivity": {name: frame.to_dict(orient="records") for name, frame in sensitivity.items()},
+        "risk_of_bias": risk_of_bias[risk_of_bias["domain"] == "overall"][["trial_id", "judgement"]].to_dict(
+            orient="records"),
+        "included_rows": records(included),
+        "screening": records(screened[["study_key", "trial_id", "arm", "outcome", "origin", "decision", "reason"]]),
         "inputs": inputs,
         "parameters": parameters,
         "analysis_version": version,

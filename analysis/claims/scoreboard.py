@@ -74,14 +74,19 @@ def format_estimate(item: dict) -> str:
                     f"time when it is true and {100 * detectable['false_positive_rate']:.1f}% of the time when it "
                     f"is not ({detectable['n_simulations']} simulated studies each)")
         return item.get("basis", "")
+    beside = item.get("beside")
+    beside_text = (f"; beside it, {beside['basis']}: {100 * beside['proportion']:.1f}% "
+                   f"(95% CI {100 * beside['ci_low']:.1f} to {100 * beside['ci_high']:.1f}%)" if beside else "")
     if item.get("estimate") is None:
-        return item.get("basis", "")
+        return item.get("basis", "") + beside_text
     scale = item.get("scale", "proportion")
     estimate, low, high = item["estimate"], item["ci_low"], item["ci_high"]
     if scale == "proportion":
-        return f"{100 * estimate:.1f}% (95% CI {100 * low:.1f} to {100 * high:.1f}%)"
+        return f"{100 * estimate:.1f}% (95% CI {100 * low:.1f} to {100 * high:.1f}%)" + beside_text
     if scale == "difference":
         return f"{100 * estimate:+.1f} points (95% CI {100 * low:+.1f} to {100 * high:+.1f})"
+    if scale == "odds ratio":
+        return f"odds ratio {estimate:.2f} (95% CI {low:.2f} to {high:.2f})"
     return f"{estimate:.3g} (95% CI {low:.3g} to {high:.3g})"
 
 

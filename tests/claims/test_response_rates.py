@@ -1,70 +1,51 @@
-"""The response-rates analysis on a small table with known answers."""
+"""The response-rates verdicts on small tables with known answers."""
+import numpy as np
+import pandas as pd
 import pytest
 
-from analysis import pool_proportions
-from analysis.io import read_literature
-from analysis.claims.response_rates import (analyse_outcome, assess_claims, heterogeneity_word, route_difference,
-                                            source_checks, study_table)
-
-from ..conftest import literature_row, write_literature
+from analysis.claims import registry_entry, review
+from analysis.claims.response_rates import assess_claims, heterogeneity_word, source_checks
 
 
-@pytest.fixture
-def table(tmp_path):
-    rows = [
-        literature_row(study_key="a2019", first_author="A", year=2019, n=20, events=14, reported_percent=70),
-        literature_row(study_key="b2019", first_author="B", year=2019, n=40, events=26, reported_percent=65),
-        literature_row(study_key="c2020", first_author="C", year=2020, n=30, events=21, reported_percent=70),
-        literature_row(study_key="d2021", first_author="D", year=2021, n=50, events=20, reported_percent=40,
-                       route="intranasal", drug="esketamine", timepoint_class="end_of_course"),
-        literature_row(study_key="e2022", first_author="E", year=2022, n=60, events=27, reported_percent=45,
-                       route="intranasal", drug="esketamine", timepoint_class="end_of_course"),
-        literature_row(study_key="a2019", first_author="A", year=2019, n=20, events=6, reported_percent=30,
-                       outcome="remission"),
-        literature_row(study_key="d2021", first_author="D", year=2021, n=50, events=15, reported_percent=30,
-                       outcome="remission", route="intranasal", drug="esketamine"),
-    ]
-    return read_literature(write_literature(tmp_path / "studies.csv", rows))
+def _strata(proportion=None, low=None, high=None):
+    rows = []
+    if proportion is not None:
+        rows.append({"drug": "ketamine", "route": "IV", "timepoint_class": "single_dose_24h", "k_trials": 3,
+                     "k_arms": 3, "n_total": 120, "proportion": proportion, "ci_low": low, "ci_high": high})
+    rows.append({"drug": "ketamine", "route": "IV", "timepoint_class": "single_dose_2_7d", "k_trials": 2,
+                 "k_arms": 2, "n_total": 69, "proportion": 0.30, "ci_low": 0.19, "ci_high": 0.45})
+    return pd.DataFrame(rows)
 
 
-def test_study_table_weights_and_labels(table):
-    studies = study_table(table, "response")
-    assert len(studies) == 5
-    assert studies["weight"].sum() == pytest.approx(100)
-    assert (studies["ci_low"] < studies["proportion"]).all() and (studies["proportion"] < studies["ci_high"]).all()
-    assert studies.loc[0, "label"].startswith("A 2019")
+ROUTE = {"identifiable": True, "odds_ratio": 2.0, "ci_low": 1.2, "ci_high": 3.3, "log_ci_low": np.log(1.2),
+         "log_ci_high": np.log(3.3), "k_trials": 6, "k_iv": 3, "k_intranasal": 3, "k_arms": 7}
+CHECKS = {"response_nimh": "traceable", "remission_nimh": "traceable", "response_range": "misattributed"}
 
 
-def test_analyse_outcome_matches_direct_pooling(table):
-    result = analyse_outcome(table, "response")
-    direct = pool_proportions([14, 26, 21, 20, 27], [20, 40, 30, 50, 60])
-    assert result["fit"]["proportion"] == pytest.approx(direct["proportion"])
-    routes = result["subgroups"][result["subgroups"]["analysis"] == "Route"].set_index("subgroup")
-    assert routes.loc["IV", "proportion"] == pytest.approx(pool_proportions([14, 26, 21], [20, 40, 30])["proportion"])
-    assert len(result["leave_one_out"]) == 5
-    assert result["egger"]["k"] == 5
-
-
-def test_route_difference_and_verdicts(table):
-    from analysis.claims import registry_entry
-
-    response = analyse_outcome(table, "response")
-    remission = analyse_outcome(table, "remission")
-    routes = route_difference(response)
-    assert routes["difference"] > 0.2 and routes["p"] < 0.05
-    assert routes["ci_low"] < routes["difference"] < routes["ci_high"]
-    # the delta-method SE reproduces the subgroup CIs' widths
-    assert routes["ci_high"] - routes["ci_low"] == pytest.approx(2 * 1.959964 * routes["se"])
+def test_each_number_is_judged_on_its_stratum():
     entry = registry_entry("response-rates")
-    checks = {"response_nimh": "traceable", "remission_nimh": "traceable", "response_range": "misattributed"}
-    assessment = assess_claims(entry, response, remission, routes, checks)
+    strata = {"response": _strata(0.70, 0.63, 0.78), "remission": _strata(0.10, 0.05, 0.16)}
+    assessment = assess_claims(entry, strata, ROUTE, CHECKS)
     by_key = {item["key"]: item for item in assessment["subclaims"]}
-    assert by_key["iv_vs_intranasal"]["verdict"] == "reproduced"  # CI above 0
-    assert by_key["iv_vs_intranasal"]["source_check"] is None
-    assert by_key["response_range"]["source_check"] == "misattributed"
+    assert by_key["response_nimh"]["verdict"] == "reproduced"  # 63-78% inside 60-80%
+    assert by_key["remission_nimh"]["verdict"] == "not reproduced"  # 5-16% entirely below 20%
+    assert by_key["response_range"]["verdict"] == "partly reproduced"  # crosses 75%
+    assert by_key["iv_vs_intranasal"]["verdict"] == "reproduced"  # odds ratio CI above 1
+    assert "3 trials (3 arms), n = 120" in by_key["response_nimh"]["basis"]
+    assert by_key["response_nimh"]["beside"]["proportion"] == pytest.approx(0.30)
     assert assessment["source_check"] == "misattributed"  # the most serious check is kept visible
-    assert all(item["data"] == "real" and item["rule"] and item["basis"] for item in assessment["subclaims"])
-    assert assessment["verdict"] in ("reproduced", "partly reproduced", "not reproduced", "inconclusive")
+    assert all(item["data"] == "real" and item["rule"] for item in assessment["subclaims"])
+
+
+def test_an_empty_stratum_is_inconclusive_and_says_so():
+    entry = registry_entry("response-rates")
+    strata = {"response": _strata(), "remission": _strata()}
+    route = {**ROUTE, "log_ci_low": np.log(0.9), "log_ci_high": np.log(1.2), "ci_low": 0.9, "ci_high": 1.2}
+    assessment = assess_claims(entry, strata, route, CHECKS)
+    by_key = {item["key"]: item for item in assessment["subclaims"]}
+    assert by_key["response_nimh"]["verdict"] == "inconclusive"
+    assert "no included trial" in by_key["response_nimh"]["basis"] and by_key["response_nimh"]["estimate"] is None
+    assert by_key["iv_vs_intranasal"]["verdict"] == "not reproduced"  # CI inside 1/1.5 to 1.5
 
 
 def test_source_checks_from_provenance():
@@ -76,8 +57,3 @@ def test_source_checks_from_provenance():
 @pytest.mark.parametrize("i2,word", [(0, "low"), (26, "low"), (30, "moderate"), (55, "substantial"), (80, "considerable")])
 def test_heterogeneity_word(i2, word):
     assert heterogeneity_word(i2) == word
-
-
-def test_missing_outcome_is_an_error(table):
-    with pytest.raises(ValueError, match="no rows with outcome 'relapse'"):
-        study_table(table, "relapse")
