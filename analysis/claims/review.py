@@ -461,43 +461,61 @@ def sensitivity_table(frame: pd.DataFrame) -> pd.DataFrame:
                                                 if row["k_arms"] else "no trial" for _, row in frame.iterrows()]})
 
 
+_SHORT_TIMES = {"single_dose_24h": "24 h or less, one dose", "single_dose_2_7d": "2-7 days, one dose",
+                "end_of_course": "end of course"}
+
+
+def _short_stratum(drug: str, route: str) -> str:
+    return f"{'esketamine' if drug == 'esketamine' else 'racemic'} {route}"
+
+
 def published_comparison(published: pd.DataFrame, strata: dict, controlled: dict, citable: set[str]) -> pd.DataFrame:
     """Published meta-analyses' pooled estimates beside ours for the same outcome and timepoint class,
-    with the main reason they may differ (population, measure, drug mix)."""
+    with the main reasons they may differ (population, measure, timepoints or drugs pooled together)."""
     rows = []
     for _, row in published.iterrows():
         outcome, timepoint = row["outcome"], row["timepoint_class"]
+        stated = re.match(r"^Timepoint ([^.;]+)", str(row.get("notes") or ""))
+        when = stated.group(1) if stated else ("mixed" if timepoint == "mixed" else _SHORT_TIMES[timepoint])
+        comparison = re.search(r"_vs_(pbo|mdz)_", row["key"])
+        if comparison:
+            outcome_label = f"{outcome} vs {'placebo' if comparison.group(1) == 'pbo' else 'midazolam'}"
+        else:
+            outcome_label = outcome
         if row["measure"] == "proportion":
             theirs = f"{100 * row['estimate']:.1f}%"
             if pd.notna(row["ci_low"]):
-                theirs += f" ({100 * row['ci_low']:.1f} to {100 * row['ci_high']:.1f})"
-            ours_frame = strata[outcome]
-            candidates = ours_frame[ours_frame["timepoint_class"] == timepoint] if timepoint != "mixed" else ours_frame
-            ours = "; ".join(f"{stratum_name(r['drug'], r['route'], r['timepoint_class'])}: "
-                             f"{_percent_ci(r['proportion'], r['ci_low'], r['ci_high'])}"
-                             for _, r in candidates.iterrows()) or "no included trial in this timepoint class"
+                theirs += f" ({100 * row['ci_low']:.0f}-{100 * row['ci_high']:.0f})"
+            frame = strata[outcome]
+            if timepoint != "mixed":
+                frame = frame[frame["timepoint_class"] == timepoint]
+            elif str(row["drug"]).strip() == "ketamine":
+                frame = frame[(frame["drug"] == "ketamine") & (frame["route"] == "IV")]
+            ours = "; ".join(f"{_short_stratum(r['drug'], r['route'])}"
+                             f"{'' if timepoint != 'mixed' else ', ' + _SHORT_TIMES[r['timepoint_class']]}: "
+                             f"{100 * r['proportion']:.0f}% ({100 * r['ci_low']:.0f}-{100 * r['ci_high']:.0f})"
+                             for _, r in frame.iterrows()) or "no included trial"
         else:
-            measure = "risk ratio" if row["measure"] == "risk_ratio" else "odds ratio"
+            measure = "RR" if row["measure"] == "risk_ratio" else "OR"
             theirs = f"{measure} {row['estimate']:.2f}"
             if pd.notna(row["ci_low"]):
-                theirs += f" ({row['ci_low']:.2f} to {row['ci_high']:.2f})"
-            ours_frame = controlled[outcome]
-            candidates = ours_frame[ours_frame["timepoint_class"] == timepoint] if len(ours_frame) else ours_frame
-            ours = "; ".join(f"{DRUG_LABELS[r['drug']]}: risk ratio {r['rr']:.2f} ({r['ci_low']:.2f} to "
-                             f"{r['ci_high']:.2f})" for _, r in candidates.iterrows()) or "no controlled trial here"
+                theirs += f" ({row['ci_low']:.2f}-{row['ci_high']:.2f})"
+            frame = controlled[outcome]
+            frame = frame[frame["timepoint_class"] == timepoint] if len(frame) else frame
+            ours = "; ".join(f"{'esketamine' if r['drug'] == 'esketamine' else 'racemic'}: RR {r['rr']:.2f} "
+                             f"({r['ci_low']:.2f}-{r['ci_high']:.2f})" for _, r in frame.iterrows()) or "no trial"
         reasons = []
         population = str(row["population"]).lower()
-        if "not restricted" in population or "mdd" in population and "trd" not in population:
-            reasons.append("population not restricted to treatment-resistant depression")
+        if "not restricted" in population or ("mdd" in population and "trd" not in population):
+            reasons.append("not only TRD")
         if row["measure"] == "odds_ratio":
-            reasons.append("odds ratio, not comparable in size with our risk ratios")
+            reasons.append("odds ratio (ours: risk ratio)")
         if timepoint == "mixed":
-            reasons.append("timepoints pooled together")
+            reasons.append("timepoints pooled")
         if "esketamine" in str(row["drug"]) and "ketamine" in str(row["drug"]).replace("esketamine", ""):
-            reasons.append("racemic ketamine and esketamine pooled together")
+            reasons.append("drugs pooled")
         rows.append({"Meta-analysis": cite(re.match(r"^[a-z]+\d{4}", row["key"]).group(0),
                                            f"{row['first_author']} {row['year']}", citable),
-                     "Outcome, timepoint": f"{outcome}, {TIMEPOINT_LABELS.get(timepoint, 'mixed timepoints')}",
-                     "Their estimate": theirs, "Ours": ours,
-                     "Why they may differ": "; ".join(reasons) or "same population and timepoint class"})
+                     "Outcome": outcome_label, "When": when, "Theirs": theirs, "Ours (same outcome and time)": ours,
+                     "May differ because": ", ".join(reasons) or "-"})
     return pd.DataFrame(rows)
