@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
             print(f"error: --parameters must be a JSON object, got {args.parameters!r}", file=sys.stderr)
             return 1
         parameters.update(results_path=args.results, figures_dir=args.figures, config_profile=args.profile)
+        import shutil
+
+        shutil.rmtree(args.figures, ignore_errors=True)  # no figure from an earlier version lingers
         run_notebook(Path(args.source), Path(args.output), parameters, failed_dir=paths.WORK / "failed")
         return 0
 
