@@ -48,7 +48,7 @@ BOOK_SOURCES = ["_config.yml", "_toc.yml"] + sorted(
     if path.is_file() and "_generated" not in path.parts and ".ipynb_checkpoints" not in path.parts
     and not (path.parent.name == "claims" and path.suffix == ".ipynb"))
 GENERATED = [f"{SITE}/book/_generated/{name}.md"
-             for name in ("scoreboard", "data-dictionary", "reproducibility", "benchmarks")]
+             for name in ("scoreboard", "key-findings", "data-dictionary", "reproducibility", "benchmarks")]
 # Written by `make bench` (benchmarks/run.py), committed; shown in the appendix and copied to results/.
 BENCHMARK_REPORT = "benchmarks/results/benchmarks.json"
 BENCHMARK_COPY = [f"{WORK}/results/benchmarks.json"] if Path(BENCHMARK_REPORT).exists() else []
@@ -407,9 +407,11 @@ rule scoreboard:
         "analysis/claims/verdicts.py",
         "analysis/claims/registry.py",
     output:
-        f"{SITE}/book/_generated/scoreboard.md",
+        scoreboard=f"{SITE}/book/_generated/scoreboard.md",
+        key_findings=f"{SITE}/book/_generated/key-findings.md",
     shell:
-        f"python -m analysis scoreboard {{output}} --results-dir {WORK}/results"
+        f"python -m analysis scoreboard {{output.scoreboard}} --key-findings {{output.key_findings}}"
+        f" --results-dir {WORK}/results"
 
 
 rule data_dictionary:

@@ -5,7 +5,7 @@ Commands
 validate-literature CSV      check the literature table; exit 1 with file/row/column errors
 run-notebook                 execute one claim notebook with parameters from a config file
 stage-book SITE              copy book sources into the staging folder
-scoreboard OUT               generate the scoreboard page
+scoreboard OUT               generate the scoreboard page (and the key-findings box)
 data-dictionary OUT          generate the data dictionary and study table page
 reproducibility OUT          generate the reproducibility appendix
 benchmarks-page OUT          generate the performance appendix from make bench's JSON
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
     scoreboard = commands.add_parser("scoreboard")
     scoreboard.add_argument("out")
     scoreboard.add_argument("--results-dir", required=True)
+    scoreboard.add_argument("--key-findings", help="also write the introduction's key-findings box here")
 
     dictionary = commands.add_parser("data-dictionary")
     dictionary.add_argument("out")
@@ -205,8 +206,12 @@ def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
 
     if args.command == "scoreboard":
         from .claims import load_registry, scoreboard_markdown
+        from .claims.scoreboard import key_findings_markdown
 
-        _write(args.out, scoreboard_markdown(load_registry(), Path(args.results_dir)))
+        registry = load_registry()
+        _write(args.out, scoreboard_markdown(registry, Path(args.results_dir)))
+        if args.key_findings:
+            _write(args.key_findings, key_findings_markdown(registry, Path(args.results_dir)))
         return 0
 
     if args.command == "data-dictionary":

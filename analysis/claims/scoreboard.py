@@ -11,7 +11,7 @@ from pathlib import Path
 from ..results import read_results
 from . import verdicts as v
 
-__all__ = ["scoreboard_markdown", "verdict_badge", "data_badge", "source_badge", "format_estimate", "item_badges",
+__all__ = ["scoreboard_markdown", "key_findings_markdown", "verdict_badge", "data_badge", "source_badge", "format_estimate", "item_badges",
            "verdict_table_markdown"]
 
 _VERDICT_STYLE = {v.REPRODUCED: "success", v.PARTLY: "warning", v.NOT_REPRODUCED: "danger",
@@ -172,4 +172,42 @@ def scoreboard_markdown(registry: list[dict], results_dir: Path) -> str:
         result = read_results(result_file) if entry.get("notebook") and result_file.exists() else None
         lines += _claim_section(entry, result)
     lines += _rules_section(registry)
+    return "\n".join(lines)
+
+
+def _headline(entry: dict, result: dict) -> str:
+    """One line per claim for the key-findings box: what the data show for its first published number
+    (real data), or what the analysis can detect at the published design (synthetic data)."""
+    if entry.get("evidence_for"):
+        count = result["counts"]["response"]["ketamine_day2"]
+        model = result["mixed_model"]["day2"]
+        return (f"{count['events']} of {count['n']} MDD participants responded 2-3 days after one ketamine "
+                f"infusion; MADRS {model['estimate']:.1f} points against placebo (95% CI {model['ci_low']:.1f} to "
+                f"{model['ci_high']:.1f})")
+    items = result["subclaims"]
+    if result["data"] == "synthetic":
+        item = next((item for item in items if item.get("detectable")), items[0])
+    else:
+        item = items[0]
+    shown = format_estimate(item)
+    shown = shown[0].lower() + shown[1:] if shown.startswith("At ") else shown
+    return f"{item['label']} ({item['published']}): {shown}"
+
+
+def key_findings_markdown(registry: list[dict], results_dir: Path) -> str:
+    """The box at the top of the introduction: one line per chapter with its verdict badge (or its
+    real-data tag, for evidence chapters), the headline and a link to the chapter."""
+    lines = [":::{admonition} Key findings", ":class: tip", ""]
+    for entry in registry:
+        result_file = Path(results_dir) / f"{entry['id']}.json"
+        result = read_results(result_file) if entry.get("notebook") and result_file.exists() else None
+        link = f"{{doc}}`{entry['title']} </book/{entry['chapter']}>`"
+        if result is None:
+            lines.append(f"- {verdict_badge(v.NOT_YET_ANALYSED)} {data_badge(entry['data'])} {link}")
+            continue
+        badges = [data_badge(result["data"])] if entry.get("evidence_for") else [
+            verdict_badge(result["verdict"]), data_badge(result["data"])]
+        lines.append(f"- {' '.join(badges)} **{link}.** {_headline(entry, result)}.")
+    lines += ["", "Verdicts follow the rules on the {ref}`scoreboard`; synthetic data never give a verdict on a "
+              "published finding.", ":::", ""]
     return "\n".join(lines)

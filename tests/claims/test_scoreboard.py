@@ -75,3 +75,26 @@ def test_format_estimate_and_badges():
                             "ci_high": 0.211}) == "+7.4 points (95% CI -6.3 to +21.1)"
     with pytest.raises(ValueError, match="unknown verdict"):
         verdict_badge("partly")
+
+
+def test_key_findings_box_has_one_line_per_chapter(tmp_path):
+    from analysis.claims.scoreboard import key_findings_markdown
+
+    registry = load_registry()
+    write_results(tmp_path / "response-rates.json", {
+        "verdict": "inconclusive", "data": "real", "source_check": "misattributed",
+        "subclaims": [{"label": "Response", "published": "~70%", "estimate": 0.5, "ci_low": 0.45, "ci_high": 0.55,
+                       "verdict": "inconclusive", "data": "real", "scale": "proportion", "source_check": "traceable"}]})
+    write_results(tmp_path / "dti-neuroplasticity.json", {
+        "verdict": "not testable with public data", "data": "synthetic", "source_check": "traceable",
+        "subclaims": [{"label": "L BA10", "published": "p = 0.016", "verdict": "not testable with public data",
+                       "data": "synthetic", "source_check": "traceable", "basis": "b",
+                       "detectable": {"power": 0.41, "false_positive_rate": 0.012, "n_simulations": 500}}]})
+    box = key_findings_markdown(registry, tmp_path)
+    lines = [line for line in box.splitlines() if line.startswith("- ")]
+    assert len(lines) == len(registry)
+    assert "{bdg-muted}`inconclusive`" in lines[0] and "50.0% (95% CI 45.0 to 55.0%)" in lines[0]
+    dti = next(line for line in lines if "dti-neuroplasticity" in line)
+    assert "{bdg-dark-line}`synthetic data`" in dti and "the analysis detects this 41%" in dti
+    assert "50.0%" not in dti  # a synthetic chapter never shows an estimate
+    assert "not yet analysed" in next(line for line in lines if "fmri-prediction" in line)
