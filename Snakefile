@@ -481,7 +481,10 @@ rule pdf:
     log:
         f"{WORK}/logs/pdf.log",
     shell:
-        f"jupyter-book build {SITE} --builder pdflatex --warningiserror --keep-going > {{log}} 2>&1"
+        f"python -c 'from pathlib import Path; from analysis.workflow import write_pdf_config as write;"
+        f" write(Path(\"{SITE}/_config.yml\"), Path(\"{SITE}/_config_pdf.yml\"))'"
+        f" && jupyter-book build {SITE} --builder pdflatex --config {SITE}/_config_pdf.yml --warningiserror"
+        " --keep-going > {log} 2>&1"
         " || {{ tail -n 60 {log}; exit 1; }}"
 
 

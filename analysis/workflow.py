@@ -224,6 +224,24 @@ def stage_book(site: Path, root: Path = paths.ROOT) -> None:
         _copy_if_changed(source, site / relative)
 
 
+#: The PDF build's configuration, written beside the staged ``_config.yml``: the same book, with the
+#: notebooks' code cells left out (the HTML keeps them, collapsed).
+PDF_CONFIG = "_config_pdf.yml"
+
+
+def write_pdf_config(config: Path, target: Path) -> None:
+    """Write ``target``: ``config`` with ``nb_remove_code_source`` set, so that no notebook code
+    reaches the PDF (only when the content changes, to keep Sphinx incremental)."""
+    import yaml
+
+    settings = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    settings.setdefault("sphinx", {}).setdefault("config", {})["nb_remove_code_source"] = True
+    text = "# Generated from _config.yml for the PDF build (no notebook code in the PDF).\n" + yaml.safe_dump(
+        settings, sort_keys=False, allow_unicode=True)
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+
+
 def _swap_directory(new: Path, target: Path) -> None:
     """Replace ``target`` by ``new`` with two renames (the old tree is removed last)."""
     old = target.with_name(f".{target.name}.old")
