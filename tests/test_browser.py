@@ -152,7 +152,7 @@ def test_claim_page_shows_figures_and_maths(server, driver):
     driver.get(f"{base}/book/claims/response-rates.html")
     rendered = driver.execute_script(
         "return Array.from(document.querySelectorAll('figure img')).filter(i => i.naturalWidth > 100).length")
-    assert rendered >= 5
+    assert rendered >= 3  # the PRISMA flow and the two forest plots by stratum
     driver.get(f"{base}/book/methods.html")
     from selenium.webdriver.support.ui import WebDriverWait
 

@@ -34,8 +34,13 @@ def test_pdf_has_glued_numbers_citations_figures_and_tables(built_book):
     text = subprocess.run(["pdftotext", "-layout", str(built_book / "pdf" / "ketamine-trd.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
     result = json.loads((ROOT / "results" / "response-rates.json").read_text(encoding="utf-8"))
-    pooled = f"{100 * result['pooled']['response']['proportion']:.1f}%"
+    stratum = next(row for row in result["strata"]["response"]
+                   if (row["drug"], row["route"], row["timepoint_class"]) == ("ketamine", "IV", "single_dose_2_7d"))
+    pooled = f"{100 * stratum['proportion']:.1f}%"
     assert pooled in text, f"the glued pooled response {pooled} is not in the PDF"
+    # no notebook code in the PDF (the HTML keeps it, collapsed)
+    for code in ("glue_number(", "glue_markdown(", "from analysis", "import pandas"):
+        assert code not in text, f"notebook code ({code}) printed in the PDF"
     assert re.search(r"Fig(ure|\.) ?\d", text) and re.search(r"Table \d", text)
     assert "Viechtbauer" in text  # a resolved citation / bibliography entry
     assert "{glue" not in text and "??" not in text
@@ -78,8 +83,9 @@ def test_bad_row_stops_run_and_keeps_last_good_book(project_copy, case):
 
 
 def test_adding_a_study_updates_numbers_plots_and_prose(project_copy):
+    """A verified single-dose IV trial added to the table fills the stratum the popular ~70% is judged on."""
     before = json.loads((project_copy / "results" / "response-rates.json").read_text(encoding="utf-8"))
-    forest_before = (project_copy / "results" / "figures" / "response-rates" / "forest_response.png").read_bytes()
+    forest_before = (project_copy / "results" / "figures" / "response-rates" / "strata_response.png").read_bytes()
     studies = project_copy / "data" / "literature" / "studies.csv"
     import csv
 
@@ -87,15 +93,20 @@ def test_adding_a_study_updates_numbers_plots_and_prose(project_copy):
         fieldnames = next(csv.reader(stream))
     with open(studies, "a", newline="", encoding="utf-8") as stream:
         csv.DictWriter(stream, fieldnames=fieldnames).writerow(
-            literature_row(study_key="addedstudy2030", first_author="Added", year=2030, n=200, events=190,
-                           reported_percent=95))
+            literature_row(study_key="addedstudy2030", first_author="Added", year=2030, n=200, events=150,
+                           reported_percent=75))
     result = snakemake(cwd=project_copy)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     after = json.loads((project_copy / "results" / "response-rates.json").read_text(encoding="utf-8"))
-    assert after["pooled"]["response"]["k"] == before["pooled"]["response"]["k"] + 1
-    assert after["pooled"]["response"]["proportion"] > before["pooled"]["response"]["proportion"]
+    assert after["review"]["trials_included"] == before["review"]["trials_included"] + 1
+    stratum = next(row for row in after["strata"]["response"]
+                   if (row["drug"], row["route"], row["timepoint_class"]) == ("ketamine", "IV", "single_dose_24h"))
+    assert stratum["k_trials"] == 1 and stratum["proportion"] == pytest.approx(0.75)
+    by_key = {item["key"]: item for item in after["subclaims"]}
+    assert by_key["response_nimh"]["estimate"] == pytest.approx(0.75)
+    assert by_key["response_nimh"]["verdict"] == "partly reproduced"  # 69-80%: crosses 80%
     html = (project_copy / "_build" / "html" / "book" / "claims" / "response-rates.html").read_text(encoding="utf-8")
-    assert f"{100 * after['pooled']['response']['proportion']:.1f}" in html
+    assert "75.0%" in html and "Added" in html
     assert "Added 2030" in (project_copy / "_build" / "html" / "book" / "_generated" /
                             "data-dictionary.html").read_text(encoding="utf-8")
-    assert (project_copy / "results" / "figures" / "response-rates" / "forest_response.png").read_bytes() != forest_before
+    assert (project_copy / "results" / "figures" / "response-rates" / "strata_response.png").read_bytes() != forest_before
