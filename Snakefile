@@ -36,7 +36,7 @@ WORK = config.get("workdir", ".work")
 # Rules that stay on the submitting machine under a cluster executor (profiles/slurm): cheap
 # bookkeeping, the collect steps and the book build, which needs TeX.
 localrules: all, claim, validate_literature, collect_dti, collect_fmri, stage_book, scoreboard, data_dictionary,
-    reproducibility, benchmarks_page, html, pdf, publish
+    cite_this, reproducibility, benchmarks_page, html, pdf, publish
 SITE = f"{WORK}/site"
 PDF_NAME = "ketamine-trd.pdf"
 
@@ -48,7 +48,7 @@ BOOK_SOURCES = ["_config.yml", "_toc.yml"] + sorted(
     if path.is_file() and "_generated" not in path.parts and ".ipynb_checkpoints" not in path.parts
     and not (path.parent.name == "claims" and path.suffix == ".ipynb"))
 GENERATED = [f"{SITE}/book/_generated/{name}.md"
-             for name in ("scoreboard", "key-findings", "data-dictionary", "reproducibility", "benchmarks")]
+             for name in ("scoreboard", "key-findings", "cite-this", "data-dictionary", "reproducibility", "benchmarks")]
 # Written by `make bench` (benchmarks/run.py), committed; shown in the appendix and copied to results/.
 BENCHMARK_REPORT = "benchmarks/results/benchmarks.json"
 BENCHMARK_COPY = [f"{WORK}/results/benchmarks.json"] if Path(BENCHMARK_REPORT).exists() else []
@@ -57,6 +57,8 @@ RESULTS = [f"{WORK}/results/{claim}.json" for claim in CLAIMS]
 LITERATURE = config["literature"]["studies"]
 TO_VERIFY = str(Path(LITERATURE).with_name("to_verify.csv"))
 PROVENANCE = str(Path(LITERATURE).with_name("claim_provenance.yaml"))
+LITERATURE_EXTRAS = [str(Path(LITERATURE).with_name(name)) for name in
+                     ("risk_of_bias.csv", "published_meta_analyses.csv", "search_log.csv")]
 
 
 def git_commit():
@@ -426,11 +428,23 @@ rule data_dictionary:
         "python -m analysis data-dictionary {output} --literature {input.literature} --to-verify {input.to_verify}"
 
 
+rule cite_this:
+    input:
+        "CITATION.cff",
+        "analysis/book_pages.py",
+    output:
+        f"{SITE}/book/_generated/cite-this.md",
+    params:
+        commit=git_commit(),  # a new commit rewrites the box
+    shell:
+        "python -m analysis cite-this {output} --citation {input[0]}"
+
+
 rule reproducibility:
     input:
         notebooks=EXECUTED,
         results=RESULTS,
-        data=[LITERATURE, PROVENANCE],
+        data=[LITERATURE, TO_VERIFY, PROVENANCE, *LITERATURE_EXTRAS],
         requirements="requirements.txt",
         code="analysis/book_pages.py",
     output:

@@ -6,6 +6,7 @@ validate-literature CSV      check the literature table; exit 1 with file/row/co
 run-notebook                 execute one claim notebook with parameters from a config file
 stage-book SITE              copy book sources into the staging folder
 scoreboard OUT               generate the scoreboard page (and the key-findings box)
+cite-this OUT                generate the "Cite this book" box (CITATION.cff, version, commit)
 data-dictionary OUT          generate the data dictionary and study table page
 reproducibility OUT          generate the reproducibility appendix
 benchmarks-page OUT          generate the performance appendix from make bench's JSON
@@ -83,6 +84,10 @@ def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
     repro.add_argument("--notebooks", nargs="*", default=[])
     repro.add_argument("--data", nargs="*", default=[])
     repro.add_argument("--results", nargs="*", default=[])
+
+    cite = commands.add_parser("cite-this")
+    cite.add_argument("out")
+    cite.add_argument("--citation", default="CITATION.cff")
 
     bench = commands.add_parser("benchmarks-page")
     bench.add_argument("out")
@@ -225,6 +230,12 @@ def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
 
         _write(args.out, reproducibility_markdown([Path(p) for p in args.notebooks], [Path(p) for p in args.data],
                                                   [Path(p) for p in args.results]))
+        return 0
+
+    if args.command == "cite-this":
+        from .book_pages import cite_markdown
+
+        _write(args.out, cite_markdown(Path(args.citation)))
         return 0
 
     if args.command == "publish":

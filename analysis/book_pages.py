@@ -411,3 +411,34 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
                   f"Time of `predict_response` (n = {prediction['n_participants']}) against the number of label "
                   "permutations for the p-value" + _permutation_cost(runs) + ".", "```", ""]
     return "\n".join(lines)
+
+
+def cite_markdown(citation_file: Path) -> str:
+    """The "Cite this book" box for the first page: a formatted reference and BibTeX, both from
+    ``CITATION.cff`` (authors exactly as it names them), with the version and the commit that built it."""
+    import yaml
+
+    cff = yaml.safe_load(Path(citation_file).read_text(encoding="utf-8"))
+    names = [author.get("name") or " ".join(part for part in (author.get("given-names"), author.get("family-names"))
+                                            if part) for author in cff["authors"]]
+    year = str(cff.get("date-released", ""))[:4]
+    commit = _git("rev-parse", "HEAD") or "unknown"
+    short = commit[:12]
+    url = cff.get("repository-code", "")
+    doi = cff.get("doi")
+    reference = (f"{'; '.join(names)} ({year}). *{cff['title']}*. Version {cff['version']}, commit `{short}`. "
+                 + (f"doi:{doi}." if doi else "DOI: not yet assigned.") + (f" <{url}>" if url else ""))
+    bibtex_authors = " and ".join("{" + name + "}" for name in names)
+    import textwrap
+
+    title = "\n".join(textwrap.wrap(f"  title = {{{cff['title']}}},", 72, subsequent_indent="    "))
+    bibtex = ["@software{ketamine_trd_book,", f"  author = {{{bibtex_authors}}},", title,
+              f"  version = {{{cff['version']}}},", f"  year = {{{year}}},"]
+    if url:
+        bibtex.append(f"  url = {{{url}}},")
+    if doi:
+        bibtex.append(f"  doi = {{{doi}}},")
+    bibtex += [f"  note = {{commit {commit}}}", "}"]  # 40 hex digits: fits the PDF's code width
+    return "\n".join([":::{admonition} Cite this book", ":class: note", "", reference, "", "```bibtex", *bibtex, "```",
+                      "", "The citation metadata are in the repository's `CITATION.cff`; the version and commit name "
+                      "the exact sources of this build.", ":::", ""])
