@@ -384,7 +384,8 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
         figure.savefig(figure_dir / "benchmarks-scaling.png", dpi=120)
         plt.close(figure)
         lines += ["## Scaling with cohort size", "",
-                  "```{figure} benchmarks-scaling.png", ":name: fig-bench-scaling", ":width: 100%", "",
+                  "```{figure} benchmarks-scaling.png", ":name: fig-bench-scaling", ":width: 100%",
+                  ":alt: Wall time and peak memory of each workflow stage against the size of the synthetic cohort", "",
                   "Wall time (left) and peak memory (right) of each stage run as one process, against the size of "
                   f"the synthetic cohorts (peak {scaling['peak_mb_max']:.0f} MB; memory target "
                   f"{targets.get('peak_memory_mb_at_800', 4096):g} MB).", "```", "",
@@ -407,7 +408,8 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
         figure.savefig(figure_dir / "benchmarks-prediction.png", dpi=120)
         plt.close(figure)
         lines += ["## Prediction", "",
-                  "```{figure} benchmarks-prediction.png", ":name: fig-bench-prediction", ":width: 60%", "",
+                  "```{figure} benchmarks-prediction.png", ":name: fig-bench-prediction", ":width: 60%",
+                  ":alt: Time of the prediction analysis against the number of label permutations", "",
                   f"Time of `predict_response` (n = {prediction['n_participants']}) against the number of label "
                   "permutations for the p-value" + _permutation_cost(runs) + ".", "```", ""]
     return "\n".join(lines)

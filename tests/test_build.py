@@ -110,3 +110,15 @@ def test_adding_a_study_updates_numbers_plots_and_prose(project_copy):
     assert "Added 2030" in (project_copy / "_build" / "html" / "book" / "_generated" /
                             "data-dictionary.html").read_text(encoding="utf-8")
     assert (project_copy / "results" / "figures" / "response-rates" / "strata_response.png").read_bytes() != forest_before
+
+
+def test_every_figure_has_descriptive_alt_text(built_book):
+    """Alt text says what a figure shows: never empty, never a file path."""
+    pages = sorted((built_book / "html" / "book").rglob("*.html"))
+    checked = 0
+    for page in pages:
+        for alt in re.findall(r'<img[^>]*\balt="([^"]*)"', page.read_text(encoding="utf-8")):
+            checked += 1
+            assert len(alt.split()) >= 4, f"{page.name}: alt text {alt!r} does not describe the figure"
+            assert not re.search(r"\.(png|svg|jpg|pdf)\b|/", alt), f"{page.name}: alt text {alt!r} is a path"
+    assert checked >= 8
