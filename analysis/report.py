@@ -36,11 +36,15 @@ def glue_markdown(name: str, text: str) -> None:
     _glue(name, Markdown(text))
 
 
-def glue_figure(name: str, figure, *, stem: str, directory: str | Path) -> None:
-    """Save ``figure`` as ``<directory>/<stem>.png``, glue it for ``{glue:figure}`` and close it."""
+def glue_figure(name: str, figure, *, stem: str, directory: str | Path, data=None) -> None:
+    """Save ``figure`` as ``<directory>/<stem>.png`` (and ``.pdf``), glue it for ``{glue:figure}`` and
+    close it. ``data`` (a DataFrame), when given, is saved beside it as ``<stem>.csv``: the numbers the
+    figure draws, for readers who want them."""
     import matplotlib.pyplot as plt
 
     save_figure(figure, stem, directory)
+    if data is not None:
+        Path(directory, f"{stem}.csv").write_text(data.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
     _glue(name, figure)
     plt.close(figure)  # glued already; do not display it a second time
 
