@@ -162,9 +162,9 @@ def _verdict(value) -> str:
     if isinstance(value, dict):
         ordered = sorted(value.items(), key=lambda item: (int(str(item[0]).split(",")[0]) if
                                                          str(item[0]).split(",")[0].isdigit() else 0, str(item[0])))
-        return "; ".join(f"{'not measured' if met is None else 'met' if met else 'MISSED'} at n = {n}"
+        return "; ".join(f"{'not measured' if met is None else 'met' if met else 'not met'} at n = {n}"
                          for n, met in ordered) or "not measured"
-    return "met" if value else "MISSED"
+    return "met" if value else "not met"
 
 
 def _fmt(case: dict, key: str, spec: str) -> str:

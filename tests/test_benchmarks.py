@@ -77,7 +77,7 @@ def test_checks_evaluate_targets(bench):
     from analysis.book_pages import _verdict
 
     assert _verdict({"400": True, "98, 1.5-mm images": True, "98": False}) == (
-        "MISSED at n = 98; met at n = 98, 1.5-mm images; met at n = 400")  # by cohort size
+        "not met at n = 98; met at n = 98, 1.5-mm images; met at n = 400")  # by cohort size
     assert _verdict({"98": True, "400": None}) == "met at n = 98; not measured at n = 400"
     # every measured process runs with one BLAS/OpenMP thread, as Snakemake's jobs do
     assert all(bench.ENV[name] == "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"))
@@ -161,7 +161,7 @@ def test_benchmarks_page_from_a_report(tmp_path, bench):
     path = tmp_path / "benchmarks.json"
     path.write_text(json.dumps(report), encoding="utf-8")
     text = benchmarks_markdown(path, tmp_path / "figures")
-    assert "MISSED" not in text and text.count("  - met") == 9, text
+    assert "not met" not in text and text.count("  - met") == 9, text
     assert "met at n = 98; met at n = 98, 1.5-mm images" in text
     assert "(56 x 56 x 36 voxels; the same anatomy in mm, 4082 fitted voxels per session instead of 510)" in text
     assert "the same DTI speed-up on whole `snakemake` runs" in text
@@ -190,6 +190,6 @@ def test_benchmarks_page_survives_a_report_from_an_older_harness(tmp_path):
     path = tmp_path / "benchmarks.json"
     path.write_text(json.dumps(report), encoding="utf-8")
     text = benchmarks_markdown(path, tmp_path / "figures")
-    assert "  - - (7.0)" in text and "1.75x" in text and "  - MISSED" in text
+    assert "  - - (7.0)" in text and "1.75x" in text and "  - not met" in text
     # its checks were judged on whole runs, and the labels say so
     assert "than on 1 (whole `snakemake` runs)" in text and "judged on each stage's own time" not in text
