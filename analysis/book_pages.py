@@ -97,10 +97,17 @@ def reproducibility_markdown(executed_notebooks: list[Path], data_files: list[Pa
         except metadata.PackageNotFoundError:
             version = "not installed"
         lines += [f"* - {package}", f"  - {version}"]
-    lines += [":::", "", "## Data checksums (SHA-256)", ""]
+    lines += [":::", "", "## Data checksums (SHA-256)", "",
+              ":::{list-table} SHA-256 of every input table and results file (in groups of 16 hexadecimal digits).",
+              ":header-rows: 1", ":widths: 40 60", ":name: tab-checksums", "", "* - File", "  - SHA-256"]
     for path in data_files + results_files:
         relative = path.relative_to(paths.ROOT) if path.is_absolute() and paths.ROOT in path.parents else path
-        lines.append(f"- `{relative}`: `{sha256_file(path)}`")
+        shown = str(relative)
+        if path in results_files:  # published under results/ (the working folder is not the reader's)
+            shown = f"results/{Path(relative).name}"
+        digest = sha256_file(path)
+        lines += [f"* - `{shown}`", "  - " + " ".join(f"`{digest[i:i + 16]}`" for i in range(0, len(digest), 16))]
+    lines += [":::"]
     lines += ["", "## Notebook execution", "",
               ":::{list-table} Run time of each claim notebook (papermill metadata).",
               ":header-rows: 1", ":name: tab-runtimes", "", "* - Notebook", "  - Run time (s)", "  - Kernel"]
