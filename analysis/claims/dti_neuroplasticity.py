@@ -385,3 +385,40 @@ def shortcut_check(participants: pd.DataFrame, roi_md: pd.DataFrame, truth: pd.D
     shift = (measured["t"] - true["t"]).abs()
     return {"relative_error_sd": float(relative_error.std()), "max_t_shift": float(shift.max()),
             "t_correlation": float(np.corrcoef(measured["t"], true["t"])[0, 1])}
+
+
+REGION_LABELS = {"L_BA10": "Left BA10", "R_BA10": "Right BA10", "L_amygdala": "Left amygdala",
+                 "R_amygdala": "Right amygdala", "L_hippocampus": "Left hippocampus",
+                 "R_hippocampus": "Right hippocampus", "vACC": "Ventral ACC"}
+SCALE_LABELS = {"madrs": "MADRS", "qids": "QIDS-SR"}
+
+
+def design_markdown(design: pd.DataFrame) -> str:
+    """Baseline characteristics by arm, for readers (one decimal, units in the header)."""
+    from ..report import markdown_table
+
+    frame = pd.DataFrame({
+        "Arm": [arm.capitalize() for arm in design.index],
+        "n": [f"{int(n)}" for n in design["n"]],
+        "Age, years (mean)": [f"{value:.1f}" for value in design["age_mean"]],
+        "Female, %": [f"{value:.0f}" for value in design["female_percent"]],
+        "MADRS before / after": [f"{a:.1f} / {b:.1f}" for a, b in zip(design["madrs_pre_mean"],
+                                                                     design["madrs_post_mean"])],
+        "QIDS-SR before / after": [f"{a:.1f} / {b:.1f}" for a, b in zip(design["qids_pre_mean"],
+                                                                       design["qids_post_mean"])],
+    })
+    return markdown_table(frame)
+
+
+def sensitivity_markdown(sensitivity: pd.DataFrame) -> str:
+    """p-value of each region's interaction under each specification, for readers."""
+    from ..report import markdown_table
+
+    order = ["primary", "no baseline covariate", "age and sex", "baseline MD", "robust SE"]
+    wide = sensitivity.pivot_table(index=["roi", "scale"], columns="analysis", values="p", sort=False)
+    wide = wide[[column for column in order if column in wide.columns]].reset_index()
+    frame = pd.DataFrame({"Region": wide["roi"].map(REGION_LABELS).fillna(wide["roi"]),
+                          "Scale": wide["scale"].map(SCALE_LABELS).fillna(wide["scale"])})
+    for column in wide.columns[2:]:
+        frame[column.capitalize()] = [f"{p:.3f}" if p >= 0.001 else "<0.001" for p in wide[column]]
+    return markdown_table(frame)
