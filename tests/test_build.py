@@ -122,3 +122,10 @@ def test_every_figure_has_descriptive_alt_text(built_book):
             assert len(alt.split()) >= 4, f"{page.name}: alt text {alt!r} does not describe the figure"
             assert not re.search(r"\.(png|svg|jpg|pdf)\b|/", alt), f"{page.name}: alt text {alt!r} is a path"
     assert checked >= 8
+
+
+def test_readers_see_no_working_paths_or_raw_dataframes(built_book):
+    for page in sorted((built_book / "html" / "book").rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert ".work/" not in text, f"{page.name} shows a working path"
+        assert 'class="dataframe' not in text, f"{page.name} shows a raw DataFrame instead of a formatted table"
