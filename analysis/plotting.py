@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .schemas import DTI_ROI_LABELS
+
 __all__ = ["save_figure", "md_change_plot", "interaction_scatter_grid", "interaction_forest", "power_curve_plot",
            "model_comparison_plot", "learning_curve_plot", "verdict_text", "operating_characteristics_plot",
            "spaghetti_plot", "prisma_flow", "stratum_forest"]
@@ -39,7 +41,7 @@ def md_change_plot(trial: pd.DataFrame, *, title: str = "", banner: str = SYNTHE
             axis.plot([position + offset - 0.12, position + offset + 0.12], [values.mean()] * 2, color="black", lw=2)
     axis.axhline(0, color="0.5", lw=0.8)
     axis.set_xticks(range(len(rois)))
-    axis.set_xticklabels(rois, rotation=30, ha="right")
+    axis.set_xticklabels([DTI_ROI_LABELS.get(roi, roi) for roi in rois], rotation=30, ha="right")
     axis.set_ylabel("MD change (10$^{-6}$ mm$^2$/s)")
     axis.set_title(f"{title}\n{banner}" if banner else title, fontsize=10)
     axis.legend(frameon=False, fontsize="small")
@@ -65,11 +67,11 @@ def interaction_scatter_grid(trial: pd.DataFrame, scale: str, *, title: str = ""
                 slope, intercept = np.polyfit(x, y, 1)
                 grid = np.linspace(x.min(), x.max(), 10)
                 axis.plot(grid, intercept + slope * grid, color=colour, lw=1.5)
-        axis.set_title(roi, fontsize=9)
+        axis.set_title(DTI_ROI_LABELS.get(roi, roi), fontsize=9)
         axis.set_xlabel("MD change (10$^{-6}$ mm$^2$/s)", fontsize=8)
     for axis in axes.ravel()[len(rois):]:
         axis.set_visible(False)
-    axes.ravel()[0].set_ylabel(f"{scale.upper()} change")
+    axes.ravel()[0].set_ylabel(f"{ {'madrs': 'MADRS', 'qids': 'QIDS-SR'}.get(scale, scale)} change")
     axes.ravel()[0].legend(frameon=False, fontsize="small")
     figure.suptitle(f"{title} - {banner}" if banner else title, fontsize=10)
     figure.tight_layout()
@@ -87,7 +89,9 @@ def interaction_forest(interactions: pd.DataFrame, *, title: str = "", banner: s
     axis.scatter(frame["estimate"], y, color=colours, zorder=3, s=14)
     axis.axvline(0, color="0.4", lw=0.8)
     axis.set_yticks(y)
-    axis.set_yticklabels([f"{row.roi} {row.scale.upper()}" for row in frame.itertuples()])
+    scales = {"madrs": "MADRS", "qids": "QIDS-SR"}
+    axis.set_yticklabels([f"{DTI_ROI_LABELS.get(row.roi, row.roi)}, {scales.get(row.scale, row.scale)}"
+                          for row in frame.itertuples()])
     axis.set_xlabel("Interaction (ketamine - saline slope), points per 10$^{-3}$ mm$^2$/s")
     axis.set_title(f"{title}\n{banner}" if banner else title, fontsize=10)
     figure.tight_layout()

@@ -210,6 +210,10 @@ SEARCH_LOG = Schema(
 ARMS = ("ketamine", "saline")
 SESSIONS = ("pre", "post")
 DTI_ROIS = ("L_BA10", "R_BA10", "L_amygdala", "R_amygdala", "L_hippocampus", "R_hippocampus", "vACC")
+#: how each region is named for readers (figures and tables)
+DTI_ROI_LABELS = {"L_BA10": "Left BA10", "R_BA10": "Right BA10", "L_amygdala": "Left amygdala",
+                  "R_amygdala": "Right amygdala", "L_hippocampus": "Left hippocampus",
+                  "R_hippocampus": "Right hippocampus", "vACC": "Ventral ACC"}
 
 PARTICIPANTS = Schema(
     name="participants",

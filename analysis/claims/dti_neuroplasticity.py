@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from ..schemas import DTI_ROI_LABELS
 from . import verdicts as v
 
 __all__ = ["data_notice", "design_table", "md_change_summary", "evaluate_findings", "finding_table",
@@ -387,9 +388,7 @@ def shortcut_check(participants: pd.DataFrame, roi_md: pd.DataFrame, truth: pd.D
             "t_correlation": float(np.corrcoef(measured["t"], true["t"])[0, 1])}
 
 
-REGION_LABELS = {"L_BA10": "Left BA10", "R_BA10": "Right BA10", "L_amygdala": "Left amygdala",
-                 "R_amygdala": "Right amygdala", "L_hippocampus": "Left hippocampus",
-                 "R_hippocampus": "Right hippocampus", "vACC": "Ventral ACC"}
+REGION_LABELS = DTI_ROI_LABELS
 SCALE_LABELS = {"madrs": "MADRS", "qids": "QIDS-SR"}
 
 
