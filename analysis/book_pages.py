@@ -450,4 +450,6 @@ def cite_markdown(citation_file: Path) -> str:
     bibtex += [f"  note = {{commit {commit}}}", "}"]  # 40 hex digits: fits the PDF's code width
     return "\n".join([":::{admonition} Cite this book", ":class: note", "", reference, "", "```bibtex", *bibtex, "```",
                       "", "The citation metadata are in the repository's `CITATION.cff`; the version and commit name "
-                      "the exact sources of this build.", ":::", ""])
+                      "the exact sources of this build.", "", "```{raw} html",
+                      '<p><a class="reference external" href="../ketamine-trd.pdf">Download this book as a PDF</a></p>',
+                      "```", ":::", ""])

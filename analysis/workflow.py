@@ -261,6 +261,7 @@ def publish(site_build: Path, pdf: Path, results_dir: Path, root: Path = paths.R
     staging = Path(tempfile.mkdtemp(dir=build, prefix=".publish-"))
     try:
         shutil.copytree(site_build / "html", staging / "html")
+        shutil.copy2(pdf, staging / "html" / pdf_name)  # the HTML's "Download the PDF" link points here
         (staging / "pdf").mkdir()
         shutil.copy2(pdf, staging / "pdf" / pdf_name)
         shutil.copytree(results_dir, staging / "results")
