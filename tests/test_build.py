@@ -137,3 +137,14 @@ def test_first_page_offers_citation_and_the_pdf(built_book):
     assert "Key findings" in text and "Cite this book" in text and "@software{ketamine_trd_book" in text
     link = re.search(r'href="([^"]+\.pdf)"', text).group(1)
     assert (intro.parent / link).resolve().is_file(), f"the PDF link {link} from the first page is broken"
+
+
+def test_pdf_chapter_numbers_match_the_html(built_book):
+    """The introduction is front matter in both: the scoreboard is chapter 1 in the HTML and the PDF."""
+    text = subprocess.run(["pdftotext", "-layout", str(built_book / "pdf" / "ketamine-trd.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    html = (built_book / "html" / "book" / "claims" / "response-rates.html").read_text(encoding="utf-8")
+    html_number = re.search(r'<span class="section-number">(\d+)\. </span>Response and remission rates', html)
+    assert html_number, "no numbered title on the response-rates page"
+    assert re.search(r"^\s*1\s+Scoreboard", text, flags=re.M), "the scoreboard is not chapter 1 of the PDF"
+    assert re.search(rf"^\s*{html_number.group(1)}\s+Response and remission rates across studies", text, flags=re.M)
