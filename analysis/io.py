@@ -286,17 +286,7 @@ def read_literature(path: str | Path, *, require_verified: bool = True) -> pd.Da
         Naming file, row and column of every problem (missing DOI, events > n,
         negative or non-numeric counts, duplicate study, unknown route, ...).
     """
-    path = Path(path)
-    file = str(path)
-    if not path.exists():
-        raise DataValidationError([ValidationProblem(file, None, None, "file not found")])
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataValidationError([ValidationProblem(file, None, None, f"not a readable UTF-8 CSV: {error}")]) from error
-    if raw.empty:
-        raise DataValidationError([ValidationProblem(file, None, None, "has no data rows")])
-    table, problems = validate_table(raw, LITERATURE, file=file)
+    table, problems, file = _read_csv(path, LITERATURE)
     if not problems:
         problems += _literature_rules(table, file)
         problems += _trial_rules(table, file)

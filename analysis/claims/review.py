@@ -348,14 +348,6 @@ def sensitivity_analyses(included: pd.DataFrame, awaiting: pd.DataFrame, risk_of
     return pd.DataFrame(records)
 
 
-def proportion_interval(events: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson interval (for a stratum of one arm shown beside pooled strata)."""
-    alpha = 1 - level
-    low = stats.beta.ppf(alpha / 2, events, n - events + 1) if events > 0 else 0.0
-    high = stats.beta.ppf(1 - alpha / 2, events + 1, n - events) if events < n else 1.0
-    return float(low), float(high)
-
-
 # ----------------------------------------------------------------------------- tables for readers
 def _percent_ci(estimate, low, high) -> str:
     if estimate is None or not np.isfinite(estimate):
