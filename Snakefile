@@ -488,15 +488,18 @@ rule html:
 rule pdf:
     input:
         f"{SITE}/_build/html/index.html",
+        "CITATION.cff",
     output:
         f"{SITE}/_build/latex/{PDF_NAME}",
+    params:
+        commit=git_commit(),  # the title page names the commit
     message:
         "Building the PDF book (XeLaTeX)"
     log:
         f"{WORK}/logs/pdf.log",
     shell:
         f"python -c 'from pathlib import Path; from analysis.workflow import write_pdf_config as write;"
-        f" write(Path(\"{SITE}/_config.yml\"), Path(\"{SITE}/_config_pdf.yml\"))'"
+        f" write(Path(\"{SITE}/_config.yml\"), Path(\"{SITE}/_config_pdf.yml\"), Path(\"CITATION.cff\"))'"
         f" && jupyter-book build {SITE} --builder pdflatex --config {SITE}/_config_pdf.yml --warningiserror"
         " --keep-going > {log} 2>&1"
         " || {{ tail -n 60 {log}; exit 1; }}"

@@ -25,7 +25,9 @@ def _escape(text: str) -> str:
 
 def data_dictionary_markdown(literature_csv: Path, to_verify_csv: Path | None = None) -> str:
     """Data dictionary generated from :mod:`analysis.schemas`, plus the study table itself."""
-    lines = ["(data-dictionary)=", "# Data dictionary and study table", ""]
+    lines = ["(data-dictionary)=", "# Data dictionary and study table", "",
+             "```{raw} latex", r"\renewcommand{\ktrdtablesize}{\footnotesize}% this chapter's wide reference tables",
+             "```", ""]
     for schema in SCHEMAS.values():
         lines += [f"## Table `{schema.name}`", "", schema.description, "",
                   f":::{{list-table}} Columns of the `{schema.name}` table.",
@@ -48,26 +50,28 @@ def data_dictionary_markdown(literature_csv: Path, to_verify_csv: Path | None = 
               f"{table['study_key'].nunique()} study arms. Each row was read from the page in its source "
               "column; the quote is stored in the CSV.", "",
               ":::{list-table} Verified study arms and outcomes (events / n) with their sources.",
-              ":header-rows: 1", ":name: tab-studies", ":widths: 18 8 10 10 12 10 12 20", "",
+              ":header-rows: 1", ":name: tab-studies", ":widths: 17 10 9 11 12 9 14 18", "",
               "* - Study", "  - Route", "  - Design", "  - Outcome", "  - Timepoint", "  - Events / n",
               "  - Count", "  - Source"]
     for _, row in table.sort_values(["outcome", "route", "year", "study_key"]).iterrows():
-        source = (f"[doi:{row['doi']}](https://doi.org/{row['doi']})" if row["doi"]
-                  else f"[PMID {row['pmid']}](https://pubmed.ncbi.nlm.nih.gov/{row['pmid']}/)")
+        # bare links: the PDF breaks them at any character (xurl), so that the column fits the page
+        source = (f"<https://doi.org/{row['doi']}>" if row["doi"]
+                  else f"<https://pubmed.ncbi.nlm.nih.gov/{row['pmid']}/>")
         lines += [f"* - {_escape(row['first_author'])} {row['year']} ({_escape(row['arm'])})", f"  - {row['route']}",
                   f"  - {row['design']}", f"  - {row['outcome']} ({_escape(row['scale'])})",
                   f"  - {_escape(row['timepoint'])}", f"  - {row['events']} / {row['n']}",
                   f"  - {_escape(row['count_source'])}", f"  - {source}"]
     lines += [":::", ""]
+    lines += ["```{raw} latex", r"\renewcommand{\ktrdtablesize}{\small}", "```", ""]
     if to_verify_csv is not None and Path(to_verify_csv).exists():
         pending = pd.read_csv(to_verify_csv, dtype=str, keep_default_na=False)
+        trials = pending.groupby(["first_author", "year"], sort=True)["outcome"].agg(lambda v: ", ".join(sorted(set(v))))
         lines += ["## Leads not yet verified (not analysed)", "",
-                  f"`data/literature/{Path(to_verify_csv).name}` lists {len(pending)} rows whose numbers could "
-                  "not be checked against a primary source. They are shown for transparency and are "
-                  "never pooled.", ""]
-        for _, row in pending.iterrows():
-            lines.append(f"- {_escape(row.get('first_author', ''))} {row.get('year', '')}, {row.get('outcome', '')}: "
-                         f"{_escape(row.get('notes', '') or row.get('status', ''))}")
+                  f"`data/literature/{Path(to_verify_csv).name}` lists {len(pending)} rows from {len(trials)} "
+                  f"{'study' if len(trials) == 1 else 'studies'} whose numbers could not yet be checked against a "
+                  "primary source. They are never pooled; the review chapter gives the reason each one awaits "
+                  "verification ({ref}`claim-response-rates`).", ""]
+        lines += [f"- {_escape(author)} {year}: {outcomes}" for (author, year), outcomes in trials.items()]
         lines.append("")
     return "\n".join(lines)
 
@@ -273,8 +277,7 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
                      "(as this report was recorded), which takes the engine's start-up off the stage's side only. "
                      if throughput_own_time else
                      "The DTI throughput is judged on whole commands on both sides, each with its start-up: taking "
-                     "the engine's start-up off the stage's side only would favour it (until 1 December 2026 the "
-                     "check did that). ")
+                     "the engine's start-up off the stage's side only would favour it. ")
                   + "A speed-up is the ratio of the median times; the stage table gives the range of the ratios "
                   "of the single repeats, which shows how near the threshold a verdict is.", ""]
     for note in report.get("notes", []):
@@ -386,6 +389,10 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
         for axis in (left, right):  # plain tick labels at the measured sizes
             axis.set_xticks(scaling["sizes"], [str(size) for size in scaling["sizes"]])
             axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        # plain seconds at 1-2-5 steps on the log axis (not "2x10^0")
+        left.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        left.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        left.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         left.legend(fontsize=7)
         figure.tight_layout()
         figure.savefig(figure_dir / "benchmarks-scaling.png", dpi=120)
@@ -422,14 +429,53 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
     return "\n".join(lines)
 
 
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(character, character) for character in str(text))
+
+
+def _cff_names(cff: dict) -> list[str]:
+    return [author.get("name") or " ".join(part for part in (author.get("given-names"), author.get("family-names"))
+                                           if part) for author in cff["authors"]]
+
+
+def title_page_latex(citation_file: Path) -> str:
+    """The PDF's title page (Sphinx's ``maketitle``): title, the authors exactly as ``CITATION.cff``
+    names them, version, commit and its date, and the DOI or a line saying none is assigned yet."""
+    import yaml
+
+    cff = yaml.safe_load(Path(citation_file).read_text(encoding="utf-8"))
+    title, _, subtitle = cff["title"].partition(": ")
+    commit = _git("rev-parse", "HEAD") or "unknown"
+    date = _git("log", "-1", "--format=%cs") or str(cff.get("date-released", ""))
+    doi = cff.get("doi")
+    facts = [f"Version {latex_escape(cff['version'])}",
+             rf"Commit \texttt{{{latex_escape(commit[:12])}}} of {latex_escape(date)}",
+             f"DOI: {latex_escape(doi)}" if doi else "DOI: not yet assigned (placeholder until the first archived release)"]
+    if cff.get("repository-code"):
+        facts.append(rf"\url{{{cff['repository-code']}}}")
+    lines = [r"\begin{titlepage}", r"\centering", r"\vspace*{3.5cm}",
+             rf"{{\sffamily\bfseries\huge {latex_escape(title)}\par}}"]
+    if subtitle:
+        lines += [r"\vspace{0.5cm}", rf"{{\sffamily\Large {latex_escape(subtitle)}\par}}"]
+    lines += [r"\vspace{1.8cm}", rf"{{\large {latex_escape(', '.join(_cff_names(cff)))}\par}}", r"\vfill",
+              "{\\normalsize " + r"\\[2pt] ".join(facts) + r"\par}", r"\vspace{1cm}",
+              rf"{{\small Licence: {latex_escape(cff.get('license', ''))}. The imaging chapters run on synthetic cohorts "
+              r"labelled as such; the literature chapters use published data.\par}",
+              r"\end{titlepage}"]
+    return "\n".join(lines) + "\n"
+
+
 def cite_markdown(citation_file: Path) -> str:
     """The "Cite this book" box for the first page: a formatted reference and BibTeX, both from
     ``CITATION.cff`` (authors exactly as it names them), with the version and the commit that built it."""
     import yaml
 
     cff = yaml.safe_load(Path(citation_file).read_text(encoding="utf-8"))
-    names = [author.get("name") or " ".join(part for part in (author.get("given-names"), author.get("family-names"))
-                                            if part) for author in cff["authors"]]
+    names = _cff_names(cff)
     year = str(cff.get("date-released", ""))[:4]
     commit = _git("rev-parse", "HEAD") or "unknown"
     short = commit[:12]

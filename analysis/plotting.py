@@ -11,7 +11,7 @@ from .schemas import DTI_ROI_LABELS
 
 __all__ = ["save_figure", "md_change_plot", "interaction_scatter_grid", "interaction_forest", "power_curve_plot",
            "model_comparison_plot", "learning_curve_plot", "verdict_text", "operating_characteristics_plot",
-           "spaghetti_plot", "prisma_flow", "stratum_forest"]
+           "spaghetti_plot", "prisma_flow", "stratum_forest", "interactive_stratum_forest"]
 
 SYNTHETIC_BANNER = "SYNTHETIC DATA - not participant data"
 
@@ -28,21 +28,21 @@ def save_figure(figure, name: str, directory: str | Path) -> Path:
 
 
 def md_change_plot(trial: pd.DataFrame, *, title: str = "", banner: str = SYNTHETIC_BANNER):
-    """24-h MD change (10⁻⁶ mm²/s) per ROI and arm: points and means."""
+    """24-h MD change (10⁻³ mm²/s, the unit of the models and tables) per ROI and arm: points and means."""
     rois = list(dict.fromkeys(trial["roi"]))
     figure, axis = plt.subplots(figsize=(8, 3.8))
     colours = {"ketamine": "tab:orange", "saline": "tab:blue"}
     rng = np.random.default_rng(0)  # jitter only
     for position, roi in enumerate(rois):
         for offset, arm in ((-0.18, "ketamine"), (0.18, "saline")):
-            values = trial.loc[(trial["roi"] == roi) & (trial["arm"] == arm), "md_change"].to_numpy() * 1e6
+            values = trial.loc[(trial["roi"] == roi) & (trial["arm"] == arm), "md_change"].to_numpy() * 1e3
             axis.scatter(position + offset + rng.uniform(-0.06, 0.06, values.size), values, s=6, alpha=0.5,
                          color=colours[arm], label=arm if position == 0 else None)
             axis.plot([position + offset - 0.12, position + offset + 0.12], [values.mean()] * 2, color="black", lw=2)
     axis.axhline(0, color="0.5", lw=0.8)
     axis.set_xticks(range(len(rois)))
     axis.set_xticklabels([DTI_ROI_LABELS.get(roi, roi) for roi in rois], rotation=30, ha="right")
-    axis.set_ylabel("MD change (10$^{-6}$ mm$^2$/s)")
+    axis.set_ylabel("MD change (10$^{-3}$ mm$^2$/s)")
     axis.set_title(f"{title}\n{banner}" if banner else title, fontsize=10)
     axis.legend(frameon=False, fontsize="small")
     figure.tight_layout()
@@ -60,7 +60,7 @@ def interaction_scatter_grid(trial: pd.DataFrame, scale: str, *, title: str = ""
         subset = trial[trial["roi"] == roi]
         for arm, colour in colours.items():
             arm_rows = subset[subset["arm"] == arm]
-            x = arm_rows["md_change"].to_numpy() * 1e6
+            x = arm_rows["md_change"].to_numpy() * 1e3
             y = arm_rows[f"{scale}_change"].to_numpy(dtype=float)
             axis.scatter(x, y, s=8, alpha=0.6, color=colour, label=arm)
             if len(x) > 2:
@@ -68,7 +68,7 @@ def interaction_scatter_grid(trial: pd.DataFrame, scale: str, *, title: str = ""
                 grid = np.linspace(x.min(), x.max(), 10)
                 axis.plot(grid, intercept + slope * grid, color=colour, lw=1.5)
         axis.set_title(DTI_ROI_LABELS.get(roi, roi), fontsize=9)
-        axis.set_xlabel("MD change (10$^{-6}$ mm$^2$/s)", fontsize=8)
+        axis.set_xlabel("MD change (10$^{-3}$ mm$^2$/s)", fontsize=8)
     for axis in axes.ravel()[len(rois):]:
         axis.set_visible(False)
     axes.ravel()[0].set_ylabel(f"{ {'madrs': 'MADRS', 'qids': 'QIDS-SR'}.get(scale, scale)} change")
@@ -145,6 +145,7 @@ def learning_curve_plot(curve: pd.DataFrame, *, claimed: float = 0.75, achievabl
     axis.set_xscale("log")
     axis.set_xticks(curve["n"])
     axis.set_xticklabels(curve["n"])
+    axis.xaxis.set_minor_locator(plt.NullLocator())  # no "6x10^1"-style minor labels: only the cohort sizes
     axis.set_xlabel("Participants")
     axis.set_ylabel("Balanced accuracy")
     axis.set_title(SYNTHETIC_BANNER, fontsize=9)
@@ -279,4 +280,96 @@ def stratum_forest(rows: pd.DataFrame, strata: pd.DataFrame, *, xlabel: str = "P
     axis.tick_params(axis="y", left=False, labelleft=False)
     text_axis.axis("off")
     figure.tight_layout()
+    return figure
+
+
+def _wrap(text: str, width: int = 70) -> str:
+    """Hover text wrapped for a tooltip (plotly breaks lines only at ``<br>``)."""
+    import html
+    import textwrap
+
+    return "<br>".join(html.escape(line) for line in textwrap.wrap(str(text), width)) if text else ""
+
+
+def interactive_stratum_forest(rows: pd.DataFrame, strata: pd.DataFrame, *, xlabel: str = "Proportion",
+                               references: dict | None = None):
+    """The :func:`stratum_forest` drawn with Plotly for the HTML book: hovering an arm shows its trial, n
+    and events, exact 95% CI, timepoint, overall risk of bias, the sentence the count was read from and
+    the DOI; hovering a diamond shows the pooled estimate, its CI and prediction interval.
+
+    ``rows`` needs, besides :func:`stratum_forest`'s columns, ``timepoint, risk_of_bias, quote, doi``.
+    Returns a ``plotly.graph_objects.Figure``; :func:`analysis.report.glue_figure` (``interactive=``) puts
+    it in the HTML page and keeps the static figure for the PDF.
+    """
+    import plotly.graph_objects as go
+
+    order = list(dict.fromkeys(strata["stratum"]))
+    pooled = strata.set_index("stratum")
+    ticks, labels, arms, diamonds = [], [], [], []
+    y = 0
+    for name in order:
+        ticks.append(y)
+        labels.append(f"<b>{name}</b>")
+        y -= 1
+        for _, row in rows[rows["stratum"] == name].iterrows():
+            ticks.append(y)
+            labels.append(f"{row['label']}  {int(row['events'])}/{int(row['n'])}")
+            arms.append((y, row))
+            y -= 1
+        data = pooled.loc[name]
+        k = int(data["k_trials"])
+        ticks.append(y)
+        labels.append(f"<i>Pooled ({k} trial{'s' if k != 1 else ''})</i>")
+        diamonds.append((y, data))
+        y -= 1.5
+
+    def percent(value) -> str:
+        return f"{100 * value:.1f}%" if pd.notna(value) else "not estimable"
+
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(
+        x=[row["proportion"] for _, row in arms], y=[position for position, _ in arms], mode="markers",
+        name="Arm (exact 95% CI)", marker={"symbol": "square", "size": 9, "color": "#1f77b4"},
+        error_x={"type": "data", "symmetric": False, "color": "#595959", "thickness": 1.2, "width": 0,
+                 "array": [row["ci_high"] - row["proportion"] for _, row in arms],
+                 "arrayminus": [row["proportion"] - row["ci_low"] for _, row in arms]},
+        hovertemplate="%{text}<extra></extra>",
+        text=[f"<b>{_wrap(row['label'])}</b><br>{int(row['events'])} of {int(row['n'])}: {percent(row['proportion'])} "
+              f"(95% CI {percent(row['ci_low'])} to {percent(row['ci_high'])})<br>Timepoint: {_wrap(row['timepoint'])}"
+              f"<br>Risk of bias: {row['risk_of_bias']}<br>Source: "
+              + (f"\u201c{_wrap(row['quote'])}\u201d" if row["quote"] else "counted from participant-level data")
+              + f"<br>DOI: {row['doi']}" for _, row in arms]))
+    figure.add_trace(go.Scatter(
+        x=[data["proportion"] for _, data in diamonds], y=[position for position, _ in diamonds], mode="markers",
+        name="Pooled (95% CI)", marker={"symbol": "diamond", "size": 14, "color": "black"},
+        error_x={"type": "data", "symmetric": False, "color": "black", "thickness": 2, "width": 0,
+                 "array": [data["ci_high"] - data["proportion"] for _, data in diamonds],
+                 "arrayminus": [data["proportion"] - data["ci_low"] for _, data in diamonds]},
+        hovertemplate="%{text}<extra></extra>",
+        text=[f"<b>Pooled, {int(data['k_trials'])} trial{'s' if int(data['k_trials']) != 1 else ''}</b><br>"
+              f"{percent(data['proportion'])} (95% CI {percent(data['ci_low'])} to {percent(data['ci_high'])})"
+              + (f"<br>95% prediction interval {percent(data['pi_low'])} to {percent(data['pi_high'])}"
+                 if int(data["k_trials"]) >= 2 and pd.notna(data["pi_low"]) else "")
+              for _, data in diamonds]))
+    spans = [(position, data) for position, data in diamonds if int(data["k_trials"]) >= 2 and pd.notna(data["pi_low"])]
+    if spans:
+        figure.add_trace(go.Scatter(
+            x=[value for _, data in spans for value in (data["pi_low"], data["pi_high"], None)],
+            y=[value for position, _ in spans for value in (position, position, None)], mode="lines",
+            name="95% prediction interval", line={"color": "black", "dash": "dot", "width": 1.2}, hoverinfo="skip"))
+        figure.data = (figure.data[0], figure.data[2], figure.data[1])  # the diamonds drawn over the dotted line
+    for label, value in (references or {}).items():
+        figure.add_vline(x=value, line={"color": "#d62728", "dash": "dash", "width": 1.2},
+                         annotation={"text": f"popular claim {label}", "font": {"color": "#d62728", "size": 12}},
+                         annotation_position="top")
+    height, top, bottom = max(320, 130 + 24 * len(ticks)), 40, 90
+    figure.update_layout(
+        template="simple_white", height=height, margin={"l": 10, "r": 20, "t": top, "b": bottom},
+        font={"family": "Helvetica, Arial, sans-serif", "size": 13}, hoverlabel={"align": "left"},
+        legend={"orientation": "h", "yanchor": "top", "y": -62 / (height - top - bottom),  # below the axis title
+                "xanchor": "left", "x": 0},
+        xaxis={"title": {"text": xlabel}, "range": [0, 1], "tickformat": ".0%", "showgrid": True,
+               "gridcolor": "#e5e5e5", "fixedrange": False},
+        yaxis={"tickvals": ticks, "ticktext": labels, "range": [y + 0.5, 1], "showline": False, "ticks": "",
+               "automargin": True, "fixedrange": True})
     return figure

@@ -6,13 +6,15 @@ reach ``{glue:text}``) and figures are saved under a stable name as well as glue
 """
 from __future__ import annotations
 
+import base64
+import html
 from pathlib import Path
 
 import numpy as np
 
 from .plotting import save_figure
 
-__all__ = ["glue_number", "glue_markdown", "glue_figure", "markdown_table"]
+__all__ = ["glue_number", "glue_markdown", "glue_figure", "interactive_html", "markdown_table"]
 
 
 def _glue(name, value):
@@ -36,16 +38,49 @@ def glue_markdown(name: str, text: str) -> None:
     _glue(name, Markdown(text))
 
 
-def glue_figure(name: str, figure, *, stem: str, directory: str | Path, data=None) -> None:
+class _InteractiveFigure:
+    """A glued figure with two faces: the Plotly figure (``text/html``) for the HTML book, the static
+    PNG for the PDF. myst-nb picks per builder: HTML prefers ``text/html``; LaTeX has no ``text/html``
+    and takes the PNG. The page loads ``plotly.min.js`` from the book's own ``_static`` folder (the
+    ``book/_ext/interactive_figures.py`` extension copies it from the installed plotly package)."""
+
+    def __init__(self, html: str, png: bytes, alt: str):
+        self.html, self.png, self.alt = html, png, alt
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.html, "image/png": base64.b64encode(self.png).decode("ascii"),
+                "text/plain": self.alt}
+
+
+def interactive_html(figure, *, div_id: str, alt: str) -> str:
+    """A Plotly figure as an HTML fragment that needs no network: no plotly.js inlined or fetched (the
+    page loads the bundled copy), a fixed element id (so that reruns give identical output) and an
+    ``aria-label`` describing the figure."""
+    import plotly.io as pio
+
+    fragment = pio.to_html(figure, include_plotlyjs=False, full_html=False, div_id=div_id,
+                           config={"displaylogo": False, "responsive": True, "showSendToCloud": False,
+                                   "modeBarButtonsToRemove": ["select2d", "lasso2d"]})
+    return (f'<div class="interactive-figure" role="img" aria-label="{html.escape(alt, quote=True)}">'
+            f"{fragment}</div>")
+
+
+def glue_figure(name: str, figure, *, stem: str, directory: str | Path, data=None, interactive=None,
+                alt: str = "") -> None:
     """Save ``figure`` as ``<directory>/<stem>.png`` (and ``.pdf``), glue it for ``{glue:figure}`` and
     close it. ``data`` (a DataFrame), when given, is saved beside it as ``<stem>.csv``: the numbers the
-    figure draws, for readers who want them."""
+    figure draws, for readers who want them. ``interactive`` (a Plotly figure drawing the same data),
+    when given, is what the HTML book shows; the PDF keeps the static figure; ``alt`` describes it."""
     import matplotlib.pyplot as plt
 
-    save_figure(figure, stem, directory)
+    path = save_figure(figure, stem, directory)
     if data is not None:
         Path(directory, f"{stem}.csv").write_text(data.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
-    _glue(name, figure)
+    if interactive is None:
+        _glue(name, figure)
+    else:
+        _glue(name, _InteractiveFigure(interactive_html(interactive, div_id=f"figure-{stem}", alt=alt),
+                                       path.read_bytes(), alt))
     plt.close(figure)  # glued already; do not display it a second time
 
 

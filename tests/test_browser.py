@@ -54,6 +54,18 @@ def driver(tmp_path_factory):
     browser.quit()
 
 
+def _full_page_screenshot(driver, path: Path, *, max_height: int = 30000) -> None:
+    """The whole page, not only the window (Chromium's DevTools capture), as a PNG."""
+    import base64
+
+    width, height = driver.execute_script(
+        "return [document.documentElement.clientWidth, document.documentElement.scrollHeight]")
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": width, "height": min(height, max_height), "scale": 1}})
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
 def _pages(html: Path) -> list[Path]:
     return sorted(path for path in html.rglob("*.html") if "_static" not in path.parts and "_sources" not in path.parts)
 
@@ -66,6 +78,7 @@ def test_every_page(server, driver):
     from selenium.webdriver.support.ui import WebDriverWait
 
     base, html = server
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # screenshots of this build only
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     problems = []
     pages = _pages(html)
@@ -110,13 +123,41 @@ def test_every_page(server, driver):
         text = driver.execute_script("return document.body.innerText")
         problems += [f"{relative}: raw markdown table text: {line.strip()[:80]!r}"
                      for line in text.splitlines() if RAW_TABLE.search(line)]
-        driver.save_screenshot(str(ARTIFACTS / (relative.replace("/", "__") + ".png")))
+        problems += [f"{relative}: internal word or working path visible: {match.group(0)!r}"
+                     for match in INTERNAL.finditer(text)]
+        for src, alt in driver.execute_script(
+                "return Array.from(document.querySelectorAll('main img')).map(i => [i.getAttribute('src'),"
+                " i.getAttribute('alt') || ''])"):
+            if not descriptive_alt(alt):
+                problems.append(f"{relative}: image {src} has no descriptive alt text ({alt!r})")
+        _full_page_screenshot(driver, ARTIFACTS / ("desktop__" + relative.replace("/", "__") + ".png"))
     assert not problems, "\n".join(problems)
 
 
 #: A markdown table that was not rendered: a separator row (|---|---|) or a row of cells
 #: between pipes as visible text.
 RAW_TABLE = re.compile(r"\|\s*:?-{3,}:?\s*\||^\s*\|[^|\n]+\|[^|\n]+\|")
+
+
+#: Words and paths of the build's working life that a reader must never see: working folders, the
+#: research notes, seed documents, issue numbers, log lines.
+INTERNAL = re.compile(r"\.work/|\.\./shared|literature-leads|seed documents?\b|\bseed 0\d\d\b|"
+                      r"\bissue #?\d+|\bwrote \S+\.(?:json|csv|png)|\bTODO\b|\bFIXME\b")
+
+
+def descriptive_alt(alt: str) -> bool:
+    """Alt text that describes: some words, not a file name or path."""
+    alt = alt.strip()
+    return len(alt.split()) >= 3 and not re.search(r"\.(?:png|jpe?g|svg|pdf)$|^[\w./-]+$", alt)
+
+
+def test_internal_and_alt_patterns():
+    assert INTERNAL.search("wrote .work/results/dti.json")
+    assert INTERNAL.search("see seed documents 001 and 004")
+    assert not INTERNAL.search("the work of the trial; 98 participants")
+    assert not descriptive_alt("_build/figures/strata_response.png")
+    assert not descriptive_alt("figure")
+    assert descriptive_alt("Forest plot of response per arm")
 
 
 def test_raw_table_pattern():
@@ -152,8 +193,65 @@ def test_claim_page_shows_figures_and_maths(server, driver):
     driver.get(f"{base}/book/claims/response-rates.html")
     rendered = driver.execute_script(
         "return Array.from(document.querySelectorAll('figure img')).filter(i => i.naturalWidth > 100).length")
-    assert rendered >= 3  # the PRISMA flow and the two forest plots by stratum
+    assert rendered >= 1  # the PRISMA flow
     driver.get(f"{base}/book/methods.html")
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.querySelectorAll('mjx-container').length") > 0)
+
+
+def test_interactive_forest_plot_offline(server, driver):
+    """The two forest plots by stratum are interactive in the HTML: plotly.js comes from the book's
+    own _static folder, both plots draw, and hovering an arm shows its count, source sentence and DOI."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, html = server
+    assert (html / "_static" / "plotly.min.js").stat().st_size > 1_000_000
+    driver.get(f"{base}/book/claims/response-rates.html")
+    scripts = driver.execute_script("return Array.from(document.scripts).map(s => s.src).filter(Boolean)")
+    assert any(src.startswith(base) and urlparse(src).path.endswith("_static/plotly.min.js") for src in scripts)
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "return document.querySelectorAll('.interactive-figure .plotly-graph-div .main-svg').length") >= 2)
+    labels = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.interactive-figure')).map(f => f.getAttribute('aria-label'))")
+    assert len(labels) == 2 and all(descriptive_alt(label) for label in labels)
+    driver.execute_script("const figure = document.getElementById('figure-strata_response');"
+                          "figure.scrollIntoView({block: 'start'});"
+                          "Plotly.Fx.hover(figure, [{curveNumber: 0, pointNumber: 0}]);")
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script(
+        "return document.querySelector('#figure-strata_response .hoverlayer .hovertext') !== null"))
+    hover = driver.execute_script(
+        "return document.querySelector('#figure-strata_response .hoverlayer').textContent")
+    driver.save_screenshot(str(ARTIFACTS / "response-rates-forest-hover.png"))
+    assert "DOI: 10." in hover and "Risk of bias" in hover and "95% CI" in hover
+    assert not (html / "_static" / "plotly.min.js").read_text(encoding="utf-8").count("cdn.plot.ly/plotly")
+
+
+def test_every_page_on_a_phone(server, driver):
+    """At 390 px no page scrolls sideways (wide tables and figures scroll inside their own box);
+    a screenshot of each page at phone width is kept with the desktop ones."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, html = server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    driver.set_window_size(390, 844)
+    try:
+        for page in _pages(html):
+            relative = page.relative_to(html).as_posix()
+            driver.get(f"{base}/{relative}")
+            WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            width, viewport = driver.execute_script(
+                "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            if width > viewport + 1:
+                wide = driver.execute_script(
+                    "const v = document.documentElement.clientWidth; return Array.from(document.querySelectorAll("
+                    "'main *')).filter(e => e.getBoundingClientRect().right > v + 1 && !e.closest("
+                    "'.table-wrapper, .pst-scrollable-table-container, .highlight, .MathJax, mjx-container, "
+                    ".interactive-figure, .cell_output')).slice(0, 3).map(e => e.tagName + '.' + e.className + ': ' "
+                    "+ (e.innerText || '').slice(0, 60))")
+                problems.append(f"{relative}: {width} px wide at a {viewport} px viewport; {wide}")
+            _full_page_screenshot(driver, ARTIFACTS / ("phone__" + relative.replace("/", "__") + ".png"))
+    finally:
+        driver.set_window_size(1280, 1600)
+    assert not problems, "\n".join(problems)

@@ -149,3 +149,38 @@ def test_pdf_chapter_numbers_match_the_html(built_book):
     assert html_number, "no numbered title on the response-rates page"
     assert re.search(r"^\s*1\s+Scoreboard", text, flags=re.M), "the scoreboard is not chapter 1 of the PDF"
     assert re.search(rf"^\s*{html_number.group(1)}\s+Response and remission rates across studies", text, flags=re.M)
+    reproducibility = (built_book / "html" / "book" / "_generated" / "reproducibility.html").read_text(encoding="utf-8")
+    assert not re.search(r'<h1>\s*<span class="section-number">', reproducibility)  # the appendices are unnumbered
+    assert re.search(r"^\s*Reproducibility(\s+\d+)?\s*$", text, flags=re.M), "the appendix heading is not unnumbered in the PDF"
+    # no numbered appendix line in the contents ("10 Reproducibility ... 55"; running heads have one number)
+    assert not re.search(r"^\s*\d+\s+(Reproducibility|Performance benchmarks|References)\s+\d+\s*$", text, flags=re.M)
+    assert not re.search(r"^\s*(Bibliography|BIBLIOGRAPHY)\s*$", text, flags=re.M), "a second, empty references chapter"
+    assert not re.search(r"^\s*(RESULTS|Results)\s*$", text.split("Scoreboard", 1)[0], flags=re.M), \
+        "the contents page is headed by a part caption"
+
+
+#: Overfull boxes wider than this (pt) fail the PDF test: a table or line visibly past the margin.
+OVERFULL_TOLERANCE_PT = 5.0
+
+
+def test_pdf_has_no_overfull_boxes_past_the_margin(built_book):
+    """The LaTeX log of the published PDF lists no box overfull by more than a few points."""
+    log = (ROOT / ".work" / "site" / "_build" / "latex" / "ketamine-trd.log").read_text(encoding="utf-8", errors="replace")
+    widths = [float(value) for value in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    wide = [width for width in widths if width > OVERFULL_TOLERANCE_PT]
+    assert not wide, f"{len(wide)} overfull boxes wider than {OVERFULL_TOLERANCE_PT} pt (largest {max(wide):.0f} pt)"
+
+
+def test_pdf_title_page_names_version_commit_and_doi(built_book):
+    """The title page: authors as CITATION.cff names them, the version, the commit and the DOI line."""
+    import yaml
+
+    first = subprocess.run(["pdftotext", "-l", "1", str(built_book / "pdf" / "ketamine-trd.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    for author in cff["authors"]:
+        assert (author.get("name") or author["family-names"]) in first
+    assert f"Version {cff['version']}" in first
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert commit[:12] in first
+    assert "DOI" in first

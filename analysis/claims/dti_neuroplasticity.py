@@ -11,7 +11,7 @@ import pandas as pd
 from ..schemas import DTI_ROI_LABELS
 from . import verdicts as v
 
-__all__ = ["data_notice", "design_table", "md_change_summary", "evaluate_findings", "finding_table",
+__all__ = ["data_notice", "design_table", "evaluate_findings", "finding_table",
            "assess_claim", "scale_effects", "simulate_trial_tests", "operating_characteristics",
            "summarize_operating_characteristics", "true_cell_values", "operating_table", "operating_markdown",
            "verdict_markdown", "shortcut_check", "SCENARIOS"]
@@ -47,16 +47,6 @@ def design_table(participants: pd.DataFrame) -> pd.DataFrame:
         "qids_post_mean": grouped["qids_post"].mean(),
     })
     return table.reindex(["ketamine", "saline"])
-
-
-def md_change_summary(trial: pd.DataFrame) -> pd.DataFrame:
-    """Mean (SD) 24-h MD change per arm and ROI, in 10⁻⁶ mm²/s, with the percent change."""
-    frame = trial.assign(md_change_micro=trial["md_change"] * 1e6,
-                         percent_change=100 * trial["md_change"] / trial["md_pre"])
-    summary = frame.groupby(["roi", "arm"], observed=True).agg(
-        mean_change=("md_change_micro", "mean"), sd_change=("md_change_micro", "std"),
-        mean_percent=("percent_change", "mean"), n=("participant_id", "count")).reset_index()
-    return summary
 
 
 def _standardized(values, row) -> np.ndarray:
