@@ -43,7 +43,7 @@ PDF_NAME = "ketamine-trd.pdf"
 REGISTRY = yaml.safe_load(Path("claims.yaml").read_text(encoding="utf-8"))
 CLAIMS = [entry["id"] for entry in REGISTRY if entry.get("notebook")]
 ANALYSIS_CODE = sorted(str(path) for path in Path("analysis").rglob("*.py"))
-BOOK_SOURCES = ["_config.yml", "_toc.yml"] + sorted(
+BOOK_SOURCES = ["_config.yml", "_toc.yml", "CITATION.cff"] + sorted(
     str(path) for path in Path("book").rglob("*")
     if path.is_file() and "_generated" not in path.parts and ".ipynb_checkpoints" not in path.parts
     and not (path.parent.name == "claims" and path.suffix == ".ipynb"))

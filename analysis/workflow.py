@@ -21,7 +21,7 @@ from . import paths
 __all__ = ["load_config", "scaled_config", "cancel_scheduler_timers", "job_environment", "run_notebook", "stage_book", "publish",
            "write_text_if_changed", "freeze_objects"]
 
-_BOOK_ROOT_FILES = ("_config.yml", "_toc.yml")
+_BOOK_ROOT_FILES = ("_config.yml", "_toc.yml", "CITATION.cff")
 
 
 def write_text_if_changed(path: str | Path, text: str) -> None:

@@ -136,6 +136,14 @@ def test_first_page_offers_citation_and_the_pdf(built_book):
     text = intro.read_text(encoding="utf-8")
     visible = re.sub(r"<[^>]+>", "", text)  # the BibTeX block is syntax-highlighted in spans
     assert "Key findings" in visible and "Cite this book" in visible and "ketamine_trd_book" in visible
+    import yaml
+
+    version = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))["version"]
+    footer = text.split('class="bd-footer', 1)[-1]
+    assert f"Version {version}" in re.sub(r"<[^>]+>", "", footer), "the footer does not name the version"
+    assert "window.print()" not in text, "the download button prints the page instead of offering the PDF"
+    button = re.search(r'<a[^>]+href="([^"]+\.pdf)"[^>]*btn-download-pdf-button', text)
+    assert button and (intro.parent / button.group(1)).resolve().is_file(), "the .pdf download button is broken"
     link = re.search(r'href="([^"]+\.pdf)"', text).group(1)
     assert (intro.parent / link).resolve().is_file(), f"the PDF link {link} from the first page is broken"
 

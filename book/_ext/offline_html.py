@@ -1,4 +1,4 @@
-"""Keep the HTML offline and free of console errors.
+"""Keep the HTML offline and free of console errors; put the version in the footer.
 
 Jupyter Book 1.x always loads sphinx-thebe, which adds its inline ``THEBE_JS_URL`` script
 twice (a JavaScript error on every page) and points at a CDN copy of thebe. This book has
@@ -18,6 +18,44 @@ def _drop_thebe(app, pagename, templatename, context, doctree):
     context["script_files"] = [script for script in scripts if not is_thebe(script)]
 
 
+def _version_in_footer(app, config):
+    """Append "Version X, commit Y" (from the staged ``CITATION.cff`` and git) to every page's footer."""
+    import subprocess
+    from pathlib import Path
+
+    import yaml
+
+    citation = Path(app.confdir) / "CITATION.cff"
+    if not citation.exists():
+        return
+    version = yaml.safe_load(citation.read_text(encoding="utf-8")).get("version")
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=app.confdir, capture_output=True,
+                                text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = ""
+    options = dict(config.html_theme_options or {})
+    footer = options.get("extra_footer", "")
+    options["extra_footer"] = (f"{footer} <p>Version {version}" + (f", commit <code>{commit}</code>" if commit else "")
+                               + ".</p>")
+    config.html_theme_options = options
+
+
+#: The built book's PDF, published beside the HTML's index page (see ``analysis.workflow.publish``).
+BOOK_PDF = "ketamine-trd.pdf"
+
+
+def _download_the_book_pdf(app, pagename, templatename, context, doctree):
+    """The theme's ".pdf" download button prints the page; make it download the book's PDF."""
+    for button in context.get("header_buttons", []):
+        for item in button.get("buttons", []):
+            if item.get("label") == "download-pdf-button":
+                item.update(type="link", url=context["pathto"](BOOK_PDF, 1), tooltip="Download this book as a PDF")
+                item.pop("javascript", None)
+
+
 def setup(app):
+    app.connect("config-inited", _version_in_footer)
+    app.connect("html-page-context", _download_the_book_pdf, priority=600)  # after the theme adds its buttons
     app.connect("html-page-context", _drop_thebe, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
