@@ -13,12 +13,14 @@ def test_stage_book_copies_sources_but_not_claim_notebooks(tmp_path):
     (root / "book" / "_generated").mkdir()
     (root / "_config.yml").write_text("title: t\n")
     (root / "_toc.yml").write_text("root: book/intro\n")
+    (root / "CITATION.cff").write_text("version: 1.0.0\n")
     (root / "book" / "intro.md").write_text("# Intro\n")
     (root / "book" / "claims" / "x.ipynb").write_text("{}")
     (root / "book" / "_generated" / "old.md").write_text("stale")
     site = tmp_path / "site"
     workflow.stage_book(site, root=root)
     assert (site / "book" / "intro.md").read_text() == "# Intro\n"
+    assert (site / "CITATION.cff").exists()  # the footer's version is read from it
     assert not (site / "book" / "claims" / "x.ipynb").exists()
     assert not (site / "book" / "_generated").exists()
     # unchanged sources keep their staged mtime (Sphinx stays incremental)
