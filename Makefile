@@ -26,9 +26,10 @@ help:
 	@echo "make venv    create .venv with the pinned Python packages only (e.g. on a cluster login node)"
 	@echo "make bench   measure build and stage performance (about 40 min); BENCH_ARGS=--quick for a short run"
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(BIN)/python -m pip check
 	@touch $@
 
@@ -45,7 +46,7 @@ claim: $(STAMP)
 	$(SNAKEMAKE) --forcerun execute_claim claim --config only=$(CLAIM)
 
 dry-run: $(STAMP)
-	$(SNAKEMAKE) --dry-run --reason
+	$(SNAKEMAKE) --dry-run
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

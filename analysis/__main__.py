@@ -31,9 +31,9 @@ from . import paths
 
 def _write(path: str | Path, text: str) -> None:
     """Write atomically; an unchanged file keeps its mtime so the book build stays incremental."""
-    from .workflow import write_text_if_changed
+    from .atomic import write_text
 
-    write_text_if_changed(path, text)
+    write_text(path, text, if_changed=True)
 
 
 def _tsv(rows) -> str:
@@ -47,13 +47,13 @@ def _tsv(rows) -> str:
     return buffer.getvalue()
 
 
-def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
-    """The command line. ``freeze``: gc-freeze the imported libraries where a command's loop gains
-    from it (``python -m analysis`` passes True; an in-process caller such as a test keeps False)."""
-    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _error(message) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
 
+
+# ------------------------------------------------------------------------------- the parser
+def _add_book_commands(commands) -> None:
     validate = commands.add_parser("validate-literature")
     validate.add_argument("csv", nargs="+")
 
@@ -99,6 +99,14 @@ def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
     pub.add_argument("--pdf", required=True)
     pub.add_argument("--results-dir", required=True)
 
+    study = commands.add_parser("simulation-study")
+    study.add_argument("--claim", required=True)
+    study.add_argument("--scenario", required=True)
+    study.add_argument("--settings", required=True, help="JSON object of the study's settings")
+    study.add_argument("--out", required=True)
+
+
+def _add_imaging_commands(commands) -> None:
     simulate = commands.add_parser("simulate-dti")
     simulate.add_argument("root")
     simulate.add_argument("--n", type=int, default=98)
@@ -147,274 +155,231 @@ def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
     collect_fmri.add_argument("--qc-inputs", nargs="+", required=True)
     collect_fmri.add_argument("--out", required=True)
 
-    study = commands.add_parser("simulation-study")
-    study.add_argument("--claim", required=True)
-    study.add_argument("--scenario", required=True)
-    study.add_argument("--settings", required=True, help="JSON object of the study's settings")
-    study.add_argument("--out", required=True)
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_book_commands(commands)
+    _add_imaging_commands(commands)
+    return parser
+
+
+# ------------------------------------------------------------------------- book and claims
+def simulation_study(args, parser, freeze) -> int:
+    import json
+
+    from .claims.studies import run_study
+    from .results import write_results
+
+    write_results(args.out, run_study(args.claim, args.scenario, json.loads(args.settings)))
+    return 0
+
+
+def validate_literature(args, parser, freeze) -> int:
+    from .io import DataValidationError, read_literature
+
+    try:
+        for csv in args.csv:
+            table = read_literature(csv)
+            print(f"{csv}: {len(table)} rows, {table['study_key'].nunique()} study arms, all valid")
+    except DataValidationError as error:
+        return _error(error)
+    return 0
+
+
+def benchmarks_page(args, parser, freeze) -> int:
+    import shutil
+
+    from .book_pages import benchmarks_markdown
+
+    _write(args.out, benchmarks_markdown(Path(args.report) if args.report else None, Path(args.out).parent))
+    if args.copy:
+        Path(args.copy).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.report, args.copy)
+    return 0
+
+
+def run_notebook(args, parser, freeze) -> int:
+    import json
+    import shutil
+
+    from .workflow import run_notebook as execute
+
+    parameters = json.loads(args.parameters)
+    if not isinstance(parameters, dict):
+        return _error(f"--parameters must be a JSON object, got {args.parameters!r}")
+    parameters.update(results_path=args.results, figures_dir=args.figures, config_profile=args.profile)
+    shutil.rmtree(args.figures, ignore_errors=True)  # no figure from an earlier version lingers
+    execute(Path(args.source), Path(args.output), parameters, failed_dir=paths.WORK / "failed")
+    return 0
+
+
+def stage_book(args, parser, freeze) -> int:
+    from .workflow import stage_book as stage
+
+    stage(Path(args.site))
+    return 0
+
+
+def scoreboard(args, parser, freeze) -> int:
+    from .claims import load_registry, scoreboard_markdown
+    from .claims.scoreboard import key_findings_markdown
+
+    registry = load_registry()
+    _write(args.out, scoreboard_markdown(registry, Path(args.results_dir)))
+    if args.key_findings:
+        _write(args.key_findings, key_findings_markdown(registry, Path(args.results_dir)))
+    return 0
+
+
+def data_dictionary(args, parser, freeze) -> int:
+    from .book_pages import data_dictionary_markdown
+
+    _write(args.out, data_dictionary_markdown(Path(args.literature), Path(args.to_verify) if args.to_verify else None))
+    return 0
+
+
+def reproducibility(args, parser, freeze) -> int:
+    from .book_pages import reproducibility_markdown
+
+    _write(args.out, reproducibility_markdown([Path(p) for p in args.notebooks], [Path(p) for p in args.data],
+                                              [Path(p) for p in args.results]))
+    return 0
+
+
+def cite_this(args, parser, freeze) -> int:
+    from .book_pages import cite_markdown
+
+    _write(args.out, cite_markdown(Path(args.citation)))
+    return 0
+
+
+def publish(args, parser, freeze) -> int:
+    from .workflow import publish as publish_build
+
+    publish_build(Path(args.site_build), Path(args.pdf), Path(args.results_dir))
+    print("published: _build/html/index.html, _build/pdf/, results/")
+    return 0
+
+
+# --------------------------------------------------------------------------------- imaging
+def simulate_dti(args, parser, freeze) -> int:
+    from .atomic import replace_directory
+    from .simulate.dti import TrialDesign, write_dataset
+
+    design = TrialDesign(n_participants=args.n, seed=args.seed).at_resolution(args.resolution_scale)
+    replace_directory(args.root, lambda folder: write_dataset(folder, design))
+    print(f"wrote a SYNTHETIC DTI cohort of {args.n} participants (seed {args.seed}) to {args.root}")
+    return 0
+
+
+def simulate_fmri(args, parser, freeze) -> int:
+    from .atomic import replace_directory
+    from .simulate.fmri import FmriDesign, write_dataset
+
+    replace_directory(args.root, lambda folder: write_dataset(folder, FmriDesign(n_participants=args.n, seed=args.seed)))
+    print(f"wrote a SYNTHETIC fMRI cohort of {args.n} participants (seed {args.seed}) to {args.root}")
+    return 0
+
+
+def discover_dti(args, parser, freeze) -> int:
+    from .imaging import ImagingInputError, discover_dwi
+    from .io import DataValidationError, read_participants
+
+    try:
+        participants = read_participants(args.participants)
+        manifest = discover_dwi(args.root, participants["participant_id"].tolist(), space=args.space)
+    except (ImagingInputError, DataValidationError) as error:
+        return _error(error)
+    _write(args.out, manifest.to_csv(sep="\t", index=False))
+    return 0
+
+
+def dti_roi(args, parser, freeze) -> int:
+    from .imaging.batch import dti_batch
+    from .imaging.dti import ImagingInputError
+
+    if args.items:
+        items = [tuple(item.split(":", 1)) for item in args.items]
+        if any(len(item) != 2 for item in items):
+            parser.error("--items expects PARTICIPANT:SESSION pairs")
+    elif args.participant and args.session:
+        items = [(args.participant, args.session)]
+    else:
+        parser.error("dti-roi needs --items or both --participant and --session")
+    try:
+        table, qc = dti_batch(args.manifest, items, args.atlas, args.labels, freeze=freeze)
+    except ImagingInputError as error:
+        return _error(error)
+    # written only after every item of the batch succeeded: no half-written derivatives
+    _write(args.out, _tsv(table))
+    _write(args.qc, _tsv(qc))
+    return 0
+
+
+def collect_dti(args, parser, freeze) -> int:
+    from .imaging.collect import collect_dti as collect
+    from .io import DataValidationError
+
+    try:
+        collect(args.inputs, args.qc_inputs, args.out, args.qc_out)
+    except DataValidationError as error:
+        return _error(error)
+    return 0
+
+
+def fmri_timeseries(args, parser, freeze) -> int:
+    from .imaging.batch import fmri_batch
+    from .imaging.dti import ImagingInputError
+
+    if not len(args.bold) == len(args.mask) == len(args.participant):
+        parser.error("--bold, --mask and --participant need one entry per participant each")
+    if (args.out is None) == (args.out_dir is None):
+        parser.error("give --out (one participant) or --out-dir (a batch)")
+    if args.out is not None and len(args.participant) != 1:
+        parser.error("--out takes one participant; use --out-dir for a batch")
+    outputs = [args.out or str(Path(args.out_dir) / f"{participant}_timeseries.tsv") for participant in args.participant]
+    try:
+        series, qc = fmri_batch(args.participant, args.bold, args.mask, args.rois, outputs, freeze=freeze)
+    except ImagingInputError as error:
+        return _error(error)
+    for out, text in series.items():  # written only after every participant of the batch succeeded
+        _write(out, text)
+    _write(args.qc, qc)
+    return 0
+
+
+def collect_fmri(args, parser, freeze) -> int:
+    from .imaging.collect import collect_fmri as collect
+
+    collect(args.qc_inputs, args.out)
+    return 0
+
+
+COMMANDS = {
+    "validate-literature": validate_literature, "run-notebook": run_notebook, "stage-book": stage_book,
+    "scoreboard": scoreboard, "cite-this": cite_this, "data-dictionary": data_dictionary,
+    "reproducibility": reproducibility, "benchmarks-page": benchmarks_page, "publish": publish,
+    "simulate-dti": simulate_dti, "discover-dti": discover_dti, "dti-roi": dti_roi, "collect-dti": collect_dti,
+    "simulate-fmri": simulate_fmri, "fmri-timeseries": fmri_timeseries, "collect-fmri": collect_fmri,
+    "simulation-study": simulation_study,
+}
+
+
+def main(argv: list[str] | None = None, *, freeze: bool = False) -> int:
+    """The command line. ``freeze``: gc-freeze the imported libraries where a command's loop gains
+    from it (``python -m analysis`` passes True; an in-process caller such as a test keeps False)."""
+    parser = build_parser()
     args = parser.parse_args(argv)
-
-    if args.command == "simulation-study":
-        import json
-
-        from .claims.studies import run_study
-        from .results import write_results
-
-        write_results(args.out, run_study(args.claim, args.scenario, json.loads(args.settings)))
-        return 0
-
-    if args.command == "validate-literature":
-        from .io import DataValidationError, read_literature
-
-        try:
-            for csv in args.csv:
-                table = read_literature(csv)
-                print(f"{csv}: {len(table)} rows, {table['study_key'].nunique()} study arms, all valid")
-        except DataValidationError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        return 0
-
-    if args.command == "benchmarks-page":
-        import shutil
-
-        from .book_pages import benchmarks_markdown
-
-        _write(args.out, benchmarks_markdown(Path(args.report) if args.report else None, Path(args.out).parent))
-        if args.copy:
-            Path(args.copy).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(args.report, args.copy)
-        return 0
-
-    if args.command == "run-notebook":
-        import json
-
-        from .workflow import run_notebook
-
-        parameters = json.loads(args.parameters)
-        if not isinstance(parameters, dict):
-            print(f"error: --parameters must be a JSON object, got {args.parameters!r}", file=sys.stderr)
-            return 1
-        parameters.update(results_path=args.results, figures_dir=args.figures, config_profile=args.profile)
-        import shutil
-
-        shutil.rmtree(args.figures, ignore_errors=True)  # no figure from an earlier version lingers
-        run_notebook(Path(args.source), Path(args.output), parameters, failed_dir=paths.WORK / "failed")
-        return 0
-
-    if args.command == "stage-book":
-        from .workflow import stage_book
-
-        stage_book(Path(args.site))
-        return 0
-
-    if args.command == "scoreboard":
-        from .claims import load_registry, scoreboard_markdown
-        from .claims.scoreboard import key_findings_markdown
-
-        registry = load_registry()
-        _write(args.out, scoreboard_markdown(registry, Path(args.results_dir)))
-        if args.key_findings:
-            _write(args.key_findings, key_findings_markdown(registry, Path(args.results_dir)))
-        return 0
-
-    if args.command == "data-dictionary":
-        from .book_pages import data_dictionary_markdown
-
-        _write(args.out, data_dictionary_markdown(Path(args.literature), Path(args.to_verify) if args.to_verify else None))
-        return 0
-
-    if args.command == "reproducibility":
-        from .book_pages import reproducibility_markdown
-
-        _write(args.out, reproducibility_markdown([Path(p) for p in args.notebooks], [Path(p) for p in args.data],
-                                                  [Path(p) for p in args.results]))
-        return 0
-
-    if args.command == "cite-this":
-        from .book_pages import cite_markdown
-
-        _write(args.out, cite_markdown(Path(args.citation)))
-        return 0
-
-    if args.command == "publish":
-        from .workflow import publish
-
-        publish(Path(args.site_build), Path(args.pdf), Path(args.results_dir))
-        print("published: _build/html/index.html, _build/pdf/, results/")
-        return 0
-    if args.command == "simulate-dti":
-        import shutil
-        import tempfile
-
-        from .simulate.dti import TrialDesign, write_dataset
-
-        root = Path(args.root)
-        root.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
-        staging.chmod(0o755)  # mkdtemp makes folders private; the dataset is for everyone to read
-        try:
-            write_dataset(staging, TrialDesign(n_participants=args.n, seed=args.seed).at_resolution(args.resolution_scale))
-            if root.exists():
-                shutil.rmtree(root)
-            staging.rename(root)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        print(f"wrote a SYNTHETIC DTI cohort of {args.n} participants (seed {args.seed}) to {root}")
-        return 0
-
-    if args.command == "discover-dti":
-        from .imaging import ImagingInputError, discover_dwi
-        from .io import DataValidationError, read_participants
-
-        try:
-            participants = read_participants(args.participants)
-            manifest = discover_dwi(args.root, participants["participant_id"].tolist(), space=args.space)
-        except (ImagingInputError, DataValidationError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        _write(args.out, manifest.to_csv(sep="\t", index=False))
-        return 0
-
-    if args.command == "dti-roi":
-        # plain rows and csv: no DataFrame per session (see benchmarks/README.md)
-        import csv
-
-        from .imaging.dti import QC_COLUMNS, TABLE_COLUMNS, ImagingInputError, fit_regions, prepare_regions
-
-        if args.items:
-            items = [tuple(item.split(":", 1)) for item in args.items]
-            if any(len(item) != 2 for item in items):
-                parser.error("--items expects PARTICIPANT:SESSION pairs")
-        elif args.participant and args.session:
-            items = [(args.participant, args.session)]
-        else:
-            parser.error("dti-roi needs --items or both --participant and --session")
-        manifest_columns = ("participant_id", "session", "dwi", "bval", "bvec", "mask")
-        with open(args.manifest, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle, delimiter="\t")
-            missing = [column for column in manifest_columns if column not in (reader.fieldnames or ())]
-            if missing:
-                print(f"error: {args.manifest}: missing column(s) {missing}; expected {list(manifest_columns)} "
-                      "(written by `python -m analysis discover-dti`)", file=sys.stderr)
-                return 1
-            manifest: dict[tuple[str, str], list[dict]] = {}
-            for row in reader:
-                manifest.setdefault((row["participant_id"], row["session"]), []).append(row)
-        try:
-            regions = prepare_regions(args.atlas, args.labels)
-        except ImagingInputError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        if freeze:  # dipy's import chain, then freeze it: the collections in the loop skip it
-            import dipy.reconst.dti  # noqa: F401
-
-            from .workflow import freeze_objects
-
-            freeze_objects()
-        table = [("participant_id", "session", *TABLE_COLUMNS)]
-        qc = [("participant_id", "session", *QC_COLUMNS)]
-        for participant, session in items:  # one process per batch: imports and the atlas are paid once
-            entries = manifest.get((participant, session), [])
-            if len(entries) != 1:
-                print(f"error: {args.manifest}: {len(entries) or 'no'} entries for {participant}, session {session}; "
-                      "expected exactly one", file=sys.stderr)
-                return 1
-            row = entries[0]
-            try:  # an empty `mask` cell: no brain mask, the regions' voxels are fitted as they are
-                rows, qc_rows = fit_regions(regions, row["dwi"], row["bval"], row["bvec"], mask=row["mask"] or None)
-            except ImagingInputError as error:
-                print(f"error: {participant}, session {session}: {error}", file=sys.stderr)
-                return 1
-            table += [(participant, session, roi, f"{md:.10g}", n_voxels) for roi, md, n_voxels in rows]
-            qc += [(participant, session, roi, n_voxels, f"{fraction:.6g}", f"{residual:.6g}")
-                   for roi, n_voxels, fraction, residual in qc_rows]
-        # written only after every item of the batch succeeded: no half-written derivatives
-        _write(args.out, _tsv(table))
-        _write(args.qc, _tsv(qc))
-        return 0
-
-    if args.command == "collect-dti":
-        from .imaging.collect import collect_dti
-        from .io import DataValidationError
-
-        try:
-            collect_dti(args.inputs, args.qc_inputs, args.out, args.qc_out)
-        except DataValidationError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        return 0
-
-    if args.command == "simulate-fmri":
-        import shutil
-        import tempfile
-
-        from .simulate.fmri import FmriDesign, write_dataset
-
-        root = Path(args.root)
-        root.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
-        staging.chmod(0o755)  # mkdtemp makes folders private; the dataset is for everyone to read
-        try:
-            write_dataset(staging, FmriDesign(n_participants=args.n, seed=args.seed))
-            if root.exists():
-                shutil.rmtree(root)
-            staging.rename(root)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        print(f"wrote a SYNTHETIC fMRI cohort of {args.n} participants (seed {args.seed}) to {root}")
-        return 0
-
-    if args.command == "fmri-timeseries":
-        import warnings
-
-        import pandas as pd
-
-        from .imaging import ImagingInputError
-        from .imaging.fmri import extract_roi_timeseries, freeze_imported_objects
-
-        if not len(args.bold) == len(args.mask) == len(args.participant):
-            parser.error("--bold, --mask and --participant need one entry per participant each")
-        if (args.out is None) == (args.out_dir is None):
-            parser.error("give --out (one participant) or --out-dir (a batch)")
-        if args.out is not None and len(args.participant) != 1:
-            parser.error("--out takes one participant; use --out-dir for a batch")
-        rois = pd.read_csv(args.rois, sep="\t")
-        if freeze:
-            freeze_imported_objects()  # nilearn's per-image gc.collect() then skips the imported libraries
-        series, rows = {}, []
-        for participant, bold, mask in zip(args.participant, args.bold, args.mask):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", FutureWarning)
-                    timeseries, qc = extract_roi_timeseries(bold, rois, mask=mask)
-            except (ImagingInputError, ValueError) as error:
-                print(f"error: {participant}: {error}", file=sys.stderr)
-                return 1
-            out = args.out or str(Path(args.out_dir) / f"{participant}_timeseries.tsv")
-            series[out] = pd.DataFrame(timeseries, columns=rois["name"]).to_csv(sep="\t", index=False,
-                                                                               float_format="%.7g")
-            rows.append({"participant_id": participant, **qc, "timeseries": out})
-        # written only after every participant of the batch succeeded
-        for out, text in series.items():
-            _write(out, text)
-        _write(args.qc, pd.DataFrame(rows).to_csv(sep="\t", index=False, float_format="%.6g"))
-        return 0
-
-    if args.command == "collect-fmri":
-        from .imaging.collect import collect_fmri
-
-        collect_fmri(args.qc_inputs, args.out)
-        return 0
-    return 2
+    return COMMANDS[args.command](args, parser, freeze)
 
 
 if __name__ == "__main__":
     status = main(freeze=True)
-    # the interpreter's collections at exit walked every imported object (about 0.4 s with
-    # dipy or pandas loaded); frozen objects are skipped (see analysis.workflow.freeze_objects)
-    from .workflow import freeze_objects
+    # the interpreter's collections at exit walk every imported object; frozen objects are
+    # skipped (see analysis.runtime.freeze_objects)
+    from .runtime import freeze_objects
 
     freeze_objects()
     sys.exit(status)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import write_text
 
 __all__ = ["write_results", "read_results", "sha256_file"]
 
@@ -41,13 +41,8 @@ def write_results(path: str | Path, payload: dict) -> Path:
     Same payload, same bytes: keys are sorted, floats keep full precision, no timestamps.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(_plain(payload), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.chmod(temporary, 0o644)  # mkstemp makes files private; results are for everyone to read
-    os.replace(temporary, path)
+    write_text(path, text)
     return path
 
 

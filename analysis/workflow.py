@@ -17,6 +17,8 @@ from pathlib import Path
 import yaml
 
 from . import paths
+from .atomic import swap_directory, write_text
+from .runtime import freeze_objects
 
 __all__ = ["load_config", "scaled_config", "cancel_scheduler_timers", "job_environment", "run_notebook", "stage_book", "publish",
            "write_text_if_changed", "freeze_objects"]
@@ -25,38 +27,8 @@ _BOOK_ROOT_FILES = ("_config.yml", "_toc.yml", "CITATION.cff")
 
 
 def write_text_if_changed(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename (a reader never sees half a
-    file); an unchanged file is left alone, so its mtime and everything built from it stay."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
-
-
-def freeze_objects(*, collect: bool = False) -> int:
-    """Move every object allocated so far into the garbage collector's permanent generation
-    (:func:`gc.freeze`); returns how many are frozen. For short-lived processes that import
-    large libraries: the Snakemake process (called at the top of the Snakefile) and the
-    ``python -m analysis`` commands.
-
-    A full collection walks every tracked object, and the interpreter runs collections at exit:
-    with Snakemake's or dipy's import chain loaded, a process took about 0.4 s to end after its
-    work was done, and collections during a DTI batch job's loop walked the imported modules
-    again and again (benchmarks/README.md). Frozen objects are not walked. Objects allocated
-    after the call are collected as usual; those before it are never freed by the collector
-    (reference counting still frees them), which is harmless in a process that ends after its
-    work and wrong for a notebook kernel or a long-lived service (:func:`gc.unfreeze` undoes
-    it). ``collect=True`` first collects what is garbage already, so that it is not kept.
-    """
-    import gc
-
-    if collect:
-        gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()
+    """Write ``text`` atomically; an unchanged file is left alone (see :func:`analysis.atomic.write_text`)."""
+    write_text(path, text, if_changed=True)
 
 
 def load_config(path: str | Path) -> dict:
@@ -248,18 +220,6 @@ def write_pdf_config(config: Path, target: Path, citation: Path | None = None) -
         target.write_text(text, encoding="utf-8")
 
 
-def _swap_directory(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new`` with two renames (the old tree is removed last)."""
-    old = target.with_name(f".{target.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def publish(site_build: Path, pdf: Path, results_dir: Path, root: Path = paths.ROOT, pdf_name: str = "ketamine-trd.pdf") -> None:
     """Publish a complete build: ``_build/html``, ``_build/pdf/<pdf_name>`` and ``results/``."""
     build = root / "_build"
@@ -271,8 +231,8 @@ def publish(site_build: Path, pdf: Path, results_dir: Path, root: Path = paths.R
         (staging / "pdf").mkdir()
         shutil.copy2(pdf, staging / "pdf" / pdf_name)
         shutil.copytree(results_dir, staging / "results")
-        _swap_directory(staging / "html", build / "html")
-        _swap_directory(staging / "pdf", build / "pdf")
-        _swap_directory(staging / "results", root / "results")
+        swap_directory(staging / "html", build / "html")
+        swap_directory(staging / "pdf", build / "pdf")
+        swap_directory(staging / "results", root / "results")
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -47,7 +47,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# the analysis package is installed (pip install -e ., as make does)
 
 from analysis.workflow import JOB_SETTINGS, load_config, scaled_config  # noqa: E402
 
@@ -340,7 +340,7 @@ def dti_case(checkout: Path, scratch: Path, n: int, repeats: int, *, unbatched: 
             f"voxels/s); no-op {result[f'noop_{cores}core_s']:.2f} s (of {result[f'noop_{cores}core_samples_s']}), so the "
             f"stage's own time "
             f"{result[f'stage_{cores}core_own_s']} s")
-    if unbatched:  # one job per participant and session, as before issue 5; 2 cores
+    if unbatched:  # one job per participant and session, the unbatched layout; 2 cores
         seconds = time_stage(checkout, _scaled(scratch, n, dti=1), target, _clear_dti_stage, 2)
         result["unbatched_2core_s"] = seconds
         result["batching_speedup_2core"] = round(seconds / result["stage_2core_s"], 3)
@@ -488,7 +488,7 @@ def _by_cohort(case: dict | None, key: str, threshold: float) -> dict | None:
 
 
 def checks(report: dict) -> dict:
-    """Targets of issue 5, evaluated on what was measured (None when not measured). The DTI
+    """The performance targets, evaluated on what was measured (None when not measured). The DTI
     targets are evaluated at every cohort size measured ({n: met}); the page shows each.
 
     Stage speed-ups are judged on the stage's own time (a whole ``snakemake`` run minus a

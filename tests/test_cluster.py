@@ -61,7 +61,7 @@ def test_batch_size_one_gives_one_job_per_participant_and_session(tmp_path):
 
 def test_slurm_profile_keeps_cheap_and_book_rules_on_the_login_node():
     # Snakemake's dry run does not say which jobs are local, so read the Snakefile's localrules
-    text = (ROOT / "Snakefile").read_text(encoding="utf-8")
+    text = (ROOT / "workflow" / "Snakefile").read_text(encoding="utf-8")
     statement = re.search(r"^localrules:(.*?)\n(?=\S)", text, flags=re.MULTILINE | re.DOTALL).group(1)
     local = {name.strip() for name in statement.replace("\n", " ").split(",")}
     rules = set(re.findall(r"^\s*rule (\w+):", text, flags=re.MULTILINE))

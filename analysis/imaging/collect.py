@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..workflow import write_text_if_changed
+from ..atomic import write_text
 
 __all__ = ["collect_dti", "collect_fmri"]
 
@@ -55,10 +55,10 @@ def collect_dti(inputs, qc_inputs, out, qc_out) -> None:
         temporary.unlink()
         raise
     temporary.replace(out)
-    write_text_if_changed(qc_out, qc.to_csv(sep="\t", index=False, float_format="%.6g"))
+    write_text(qc_out, qc.to_csv(sep="\t", index=False, float_format="%.6g"), if_changed=True)
 
 
 def collect_fmri(qc_inputs, out) -> None:
     """Combine the per-batch QC rows of the fMRI stage into ``out``, sorted by participant."""
     table = _concat(qc_inputs, "participant_id")
-    write_text_if_changed(out, table.to_csv(sep="\t", index=False, float_format="%.6g"))
+    write_text(out, table.to_csv(sep="\t", index=False, float_format="%.6g"), if_changed=True)

@@ -123,6 +123,6 @@ def freeze_imported_objects() -> int:
     from nilearn.interfaces.fmriprep import load_confounds  # noqa: F401  (imported before freezing)
     from nilearn.maskers import NiftiSpheresMasker  # noqa: F401
 
-    from ..workflow import freeze_objects
+    from ..runtime import freeze_objects
 
     return freeze_objects(collect=True)

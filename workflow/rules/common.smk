@@ -1,0 +1,106 @@
+# Shared by every stage: the validated config, the working paths derived from its `workdir`,
+# the claim registry and small helpers.
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+from analysis.imaging.collect import collect_dti, collect_fmri
+from analysis.workflow import cancel_scheduler_timers, freeze_objects, job_environment
+
+# The jobs' shell commands call `python -m analysis` and `jupyter-book`: they run from the
+# environment that runs Snakemake (its interpreter's folder first on PATH) with the Makefile's
+# settings, so `.venv/bin/snakemake --profile profiles/slurm ...` needs no activated venv; the SLURM
+# plugin submits with --export=ALL, so the compute nodes get the same.
+os.environ.update(job_environment(os.environ, sys.executable))
+
+# Snakemake's own import chain (about 2000 modules) into the collector's permanent generation: the
+# interpreter's collections at exit walked it all, about 0.35 s added to every run
+# (analysis.workflow.freeze_objects). Objects of the run itself are collected as usual.
+freeze_objects()
+
+validate(config, "../schemas/config.schema.yaml")  # unknown keys and wrong types stop here, named
+WORK = config["workdir"]
+
+
+def derive_paths(value):
+    """Claim parameters name working files as "{workdir}/...": every working path comes from the one root."""
+    if isinstance(value, str):
+        return value.replace("{workdir}", WORK)
+    if isinstance(value, list):
+        return [derive_paths(item) for item in value]
+    if isinstance(value, dict):
+        return {key: derive_paths(item) for key, item in value.items()}
+    return value
+
+
+config["claims"] = derive_paths(config["claims"])
+
+SITE = f"{WORK}/site"
+PDF_NAME = "ketamine-trd.pdf"
+
+REGISTRY = yaml.safe_load(Path("claims.yaml").read_text(encoding="utf-8"))
+CLAIMS = [entry["id"] for entry in REGISTRY if entry.get("notebook")]
+ANALYSIS_CODE = sorted(str(path) for path in Path("analysis").rglob("*.py"))
+BOOK_SOURCES = ["_config.yml", "_toc.yml", "CITATION.cff"] + sorted(
+    str(path) for path in Path("book").rglob("*")
+    if path.is_file() and "_generated" not in path.parts and ".ipynb_checkpoints" not in path.parts
+    and not (path.parent.name == "claims" and path.suffix == ".ipynb"))
+GENERATED = [f"{SITE}/book/_generated/{name}.md"
+             for name in ("scoreboard", "key-findings", "cite-this", "data-dictionary", "reproducibility", "benchmarks")]
+# Written by `make bench` (benchmarks/run.py), committed; shown in the appendix and copied to results/.
+BENCHMARK_REPORT = "benchmarks/results/benchmarks.json"
+BENCHMARK_COPY = [f"{WORK}/results/benchmarks.json"] if Path(BENCHMARK_REPORT).exists() else []
+EXECUTED = [f"{SITE}/book/claims/{claim}.ipynb" for claim in CLAIMS]
+RESULTS = [f"{WORK}/results/{claim}.json" for claim in CLAIMS]
+LITERATURE = config["literature"]["studies"]
+TO_VERIFY = str(Path(LITERATURE).with_name("to_verify.csv"))
+PROVENANCE = str(Path(LITERATURE).with_name("claim_provenance.yaml"))
+LITERATURE_EXTRAS = [str(Path(LITERATURE).with_name(name)) for name in
+                     ("risk_of_bias.csv", "published_meta_analyses.csv", "search_log.csv")]
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def claim_data(wildcards):
+    """Files a claim notebook reads: every parameter whose name ends in `_path`, `_paths` or `_dir` (a change
+    to one re-executes the notebook; generated ones are made first), plus validation checks."""
+    parameters = config["claims"][wildcards.claim]["parameters"]
+    files = sorted(str(value) for key, value in parameters.items() if key.endswith("_path") and value)
+    files += sorted(str(value) for key, values in parameters.items() if key.endswith("_paths") for value in values)
+    # a vendored dataset folder stands for its checksum list (the loader checks every file against it)
+    files += sorted(f"{value}/SHA256SUMS" for key, value in parameters.items() if key.endswith("_dir") and value)
+    if LITERATURE in files:
+        files.append(f"{WORK}/checks/literature.ok")
+    return files
+
+
+def collect_step(function, *args):
+    """Run a collect function in the Snakemake process; a bad table stops the run with the
+    message that names its file, row and column (the outputs are not written)."""
+    from snakemake.exceptions import WorkflowError
+
+    from analysis.io import DataValidationError
+
+    try:
+        function(*args)
+    except DataValidationError as error:
+        raise WorkflowError(f"{function.__name__}: {error}") from None
+
+
+def make_batches(items, size, label):
+    """Group per-subject work into jobs of `size` items (imports are paid once per job).
+    size 1 gives one job per item, named by `label(item)`; larger sizes give `batch-NNN` jobs."""
+    size = max(1, int(size))
+    if size == 1:
+        return {label(item): [item] for item in items}
+    return {f"batch-{start // size + 1:03d}": items[start:start + size] for start in range(0, len(items), size)}

@@ -1,0 +1,88 @@
+# ---------------------------------------------------------------- fMRI prediction (claim fmri-prediction)
+FMRI = config["fmri"]
+FMRI_ROOT = FMRI["root"]
+if FMRI["mode"] == "synthetic":
+    FMRI_SUBJECTS = [f"sub-{index:03d}" for index in range(1, int(FMRI["synthetic"]["n_participants"]) + 1)]
+else:
+    import csv
+
+    with open(FMRI["participants"], newline="", encoding="utf-8") as stream:
+        FMRI_SUBJECTS = [row["participant_id"] for row in csv.DictReader(stream, delimiter="\t")]
+
+
+def fmri_inputs(participants):
+    """Input files of `participants` (a synthetic cohort: its participants.tsv, see dwi_inputs)."""
+    if FMRI["mode"] == "synthetic":
+        return [FMRI["participants"]]
+    return [path for participant in participants for path in bold_files(participant).values()]
+
+
+FMRI_BATCHES = make_batches(FMRI_SUBJECTS, FMRI.get("batch_size", 1), lambda participant: participant)
+
+
+def bold_files(participant):
+    func = f"{FMRI_ROOT}/{participant}/func/{participant}_task-rest"
+    return {"bold": f"{func}_space-{FMRI['space']}_desc-preproc_bold.nii.gz",
+            "mask": f"{func}_space-{FMRI['space']}_desc-brain_mask.nii.gz",
+            "confounds": f"{func}_desc-confounds_timeseries.tsv"}
+
+
+if FMRI["mode"] == "synthetic":
+
+    rule simulate_fmri:
+        """Generate the SYNTHETIC baseline fMRI cohort (deterministic from the seed)."""
+        input:
+            "analysis/simulate/fmri.py",
+        output:
+            FMRI["participants"],
+            FMRI["rois"],
+            f"{FMRI_ROOT}/dataset_description.json",
+            f"{FMRI_ROOT}/truth/latent_parameters.tsv",  # the planted parameters (the chapter's shortcut check)
+        params:
+            n=FMRI["synthetic"]["n_participants"],
+            seed=FMRI["synthetic"]["seed"],
+        message:
+            "Simulating the synthetic fMRI cohort ({params.n} participants, seed {params.seed})"
+        shell:
+            f"python -m analysis simulate-fmri {FMRI_ROOT} --n {{params.n}} --seed {{params.seed}}"
+
+
+def batch_paths(batch, kind):
+    return " ".join(bold_files(participant)[kind] for participant in FMRI_BATCHES[batch])
+
+
+rule fmri_timeseries:
+    """Confound-cleaned ROI time series (nilearn) of a batch of participants (config
+    fmri.batch_size; 1 = one job per participant)."""
+    input:
+        images=lambda wildcards: fmri_inputs(FMRI_BATCHES[wildcards.batch]),
+        rois=FMRI["rois"],
+        code="analysis/imaging/fmri.py",
+    output:
+        series=directory(f"{WORK}/fmri/timeseries/{{batch}}"),
+        qc=f"{WORK}/fmri/timeseries/{{batch}}_qc.tsv",
+    wildcard_constraints:
+        batch="(sub-[A-Za-z0-9]+)|(batch-[0-9]+)",
+    message:
+        "Extracting ROI time series: {wildcards.batch}"
+    params:
+        participants=lambda wildcards: " ".join(FMRI_BATCHES[wildcards.batch]),
+        bold=lambda wildcards: batch_paths(wildcards.batch, "bold"),
+        mask=lambda wildcards: batch_paths(wildcards.batch, "mask"),
+    shell:
+        "python -m analysis fmri-timeseries --bold {params.bold} --mask {params.mask} --rois {input.rois}"
+        " --participant {params.participants} --out-dir {output.series} --qc {output.qc}"
+
+
+rule collect_fmri:
+    input:
+        qc=expand(f"{WORK}/fmri/timeseries/{{batch}}_qc.tsv", batch=list(FMRI_BATCHES)),
+        code="analysis/imaging/collect.py",
+    output:
+        f"{WORK}/fmri/qc.tsv",
+    run:
+        collect_step(collect_fmri, list(input.qc), output[0])  # in the Snakemake process, as collect_dti
+
+
+# Snakemake leaves a 1-s timer of its job-rate limiter running; the interpreter waited for it
+# at exit (0.7-1 s added to every run that executed a job). Cancel it once the run is over.
