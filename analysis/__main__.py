@@ -9,7 +9,6 @@ scoreboard OUT               generate the scoreboard page (and the key-findings 
 cite-this OUT                generate the "Cite this book" box (CITATION.cff, version, commit)
 data-dictionary OUT          generate the data dictionary and study table page
 reproducibility OUT          generate the reproducibility appendix
-benchmarks-page OUT          generate the performance appendix from make bench's JSON
 publish                      publish a finished build into _build/ and results/
 simulate-dti ROOT            write the synthetic DTI trial (BIDS derivatives) under ROOT
 discover-dti                 find every participant's DWI with pybids; write a manifest
@@ -88,11 +87,6 @@ def _add_book_commands(commands) -> None:
     cite = commands.add_parser("cite-this")
     cite.add_argument("out")
     cite.add_argument("--citation", default="CITATION.cff")
-
-    bench = commands.add_parser("benchmarks-page")
-    bench.add_argument("out")
-    bench.add_argument("--report", default=None, help="benchmarks JSON written by make bench")
-    bench.add_argument("--copy", default=None, help="also copy the report here (into the results)")
 
     pub = commands.add_parser("publish")
     pub.add_argument("--site-build", required=True)
@@ -185,18 +179,6 @@ def validate_literature(args, parser, freeze) -> int:
             print(f"{csv}: {len(table)} rows, {table['study_key'].nunique()} study arms, all valid")
     except DataValidationError as error:
         return _error(error)
-    return 0
-
-
-def benchmarks_page(args, parser, freeze) -> int:
-    import shutil
-
-    from .book_pages import benchmarks_markdown
-
-    _write(args.out, benchmarks_markdown(Path(args.report) if args.report else None, Path(args.out).parent))
-    if args.copy:
-        Path(args.copy).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(args.report, args.copy)
     return 0
 
 
@@ -360,7 +342,7 @@ def collect_fmri(args, parser, freeze) -> int:
 COMMANDS = {
     "validate-literature": validate_literature, "run-notebook": run_notebook, "stage-book": stage_book,
     "scoreboard": scoreboard, "cite-this": cite_this, "data-dictionary": data_dictionary,
-    "reproducibility": reproducibility, "benchmarks-page": benchmarks_page, "publish": publish,
+    "reproducibility": reproducibility, "publish": publish,
     "simulate-dti": simulate_dti, "discover-dti": discover_dti, "dti-roi": dti_roi, "collect-dti": collect_dti,
     "simulate-fmri": simulate_fmri, "fmri-timeseries": fmri_timeseries, "collect-fmri": collect_fmri,
     "simulation-study": simulation_study,

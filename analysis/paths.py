@@ -32,3 +32,16 @@ def figures_dir(claim: str, work: Path = WORK) -> Path:
 
 def results_path(claim: str, work: Path = WORK) -> Path:
     return work / "results" / f"{claim}.json"
+
+
+def git_commit(root: Path = ROOT, *, short: int | None = None) -> str:
+    """The commit checked out in ``root`` (``short``: its first characters), or "" outside a git
+    checkout. The one place the build asks git which commit it is building."""
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return commit[:short] if short else commit

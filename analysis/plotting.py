@@ -9,7 +9,7 @@ import pandas as pd
 
 from .schemas import DTI_ROI_LABELS
 
-__all__ = ["save_figure", "md_change_plot", "interaction_scatter_grid", "interaction_forest", "power_curve_plot",
+__all__ = ["save_figure", "md_change_plot", "interaction_scatter_grid", "interaction_forest",
            "model_comparison_plot", "learning_curve_plot", "verdict_text", "operating_characteristics_plot",
            "spaghetti_plot", "prisma_flow", "stratum_forest", "interactive_stratum_forest"]
 
@@ -94,21 +94,6 @@ def interaction_forest(interactions: pd.DataFrame, *, title: str = "", banner: s
                           for row in frame.itertuples()])
     axis.set_xlabel("Interaction (ketamine - saline slope), points per 10$^{-3}$ mm$^2$/s")
     axis.set_title(f"{title}\n{banner}" if banner else title, fontsize=10)
-    figure.tight_layout()
-    return figure
-
-
-def power_curve_plot(power_table: pd.DataFrame, *, target: float = 0.8, title: str = ""):
-    """Simulated power against trial size per planted interaction."""
-    figure, axis = plt.subplots(figsize=(6.5, 4))
-    for (roi, scale), group in power_table.groupby(["roi", "scale"], sort=False):
-        axis.plot(group["n"], group["power"], marker="o", label=f"{roi} {scale.upper()}")
-    axis.axhline(target, color="tab:red", ls="--", lw=1)
-    axis.set_xlabel("Participants (2:1)")
-    axis.set_ylabel("Power (alpha = 0.05)")
-    axis.set_ylim(0, 1)
-    axis.legend(frameon=False, fontsize="small")
-    axis.set_title(title, fontsize=10)
     figure.tight_layout()
     return figure
 
@@ -326,31 +311,32 @@ def interactive_stratum_forest(rows: pd.DataFrame, strata: pd.DataFrame, *, xlab
     def percent(value) -> str:
         return f"{100 * value:.1f}%" if pd.notna(value) else "not estimable"
 
+    def interval_trace(points, texts, *, name, marker, colour, thickness):
+        """Markers at the estimates with asymmetric horizontal 95% intervals and hover texts."""
+        return go.Scatter(
+            x=[data["proportion"] for _, data in points], y=[position for position, _ in points], mode="markers",
+            name=name, marker=marker, hovertemplate="%{text}<extra></extra>", text=texts,
+            error_x={"type": "data", "symmetric": False, "color": colour, "thickness": thickness, "width": 0,
+                     "array": [data["ci_high"] - data["proportion"] for _, data in points],
+                     "arrayminus": [data["proportion"] - data["ci_low"] for _, data in points]})
+
     figure = go.Figure()
-    figure.add_trace(go.Scatter(
-        x=[row["proportion"] for _, row in arms], y=[position for position, _ in arms], mode="markers",
-        name="Arm (exact 95% CI)", marker={"symbol": "square", "size": 9, "color": "#1f77b4"},
-        error_x={"type": "data", "symmetric": False, "color": "#595959", "thickness": 1.2, "width": 0,
-                 "array": [row["ci_high"] - row["proportion"] for _, row in arms],
-                 "arrayminus": [row["proportion"] - row["ci_low"] for _, row in arms]},
-        hovertemplate="%{text}<extra></extra>",
-        text=[f"<b>{_wrap(row['label'])}</b><br>{int(row['events'])} of {int(row['n'])}: {percent(row['proportion'])} "
-              f"(95% CI {percent(row['ci_low'])} to {percent(row['ci_high'])})<br>Timepoint: {_wrap(row['timepoint'])}"
-              f"<br>Risk of bias: {row['risk_of_bias']}<br>Source: "
-              + (f"\u201c{_wrap(row['quote'])}\u201d" if row["quote"] else "counted from participant-level data")
-              + f"<br>DOI: {row['doi']}" for _, row in arms]))
-    figure.add_trace(go.Scatter(
-        x=[data["proportion"] for _, data in diamonds], y=[position for position, _ in diamonds], mode="markers",
-        name="Pooled (95% CI)", marker={"symbol": "diamond", "size": 14, "color": "black"},
-        error_x={"type": "data", "symmetric": False, "color": "black", "thickness": 2, "width": 0,
-                 "array": [data["ci_high"] - data["proportion"] for _, data in diamonds],
-                 "arrayminus": [data["proportion"] - data["ci_low"] for _, data in diamonds]},
-        hovertemplate="%{text}<extra></extra>",
-        text=[f"<b>Pooled, {int(data['k_trials'])} trial{'s' if int(data['k_trials']) != 1 else ''}</b><br>"
-              f"{percent(data['proportion'])} (95% CI {percent(data['ci_low'])} to {percent(data['ci_high'])})"
-              + (f"<br>95% prediction interval {percent(data['pi_low'])} to {percent(data['pi_high'])}"
-                 if int(data["k_trials"]) >= 2 and pd.notna(data["pi_low"]) else "")
-              for _, data in diamonds]))
+    figure.add_trace(interval_trace(
+        arms, [f"<b>{_wrap(row['label'])}</b><br>{int(row['events'])} of {int(row['n'])}: {percent(row['proportion'])} "
+               f"(95% CI {percent(row['ci_low'])} to {percent(row['ci_high'])})<br>Timepoint: {_wrap(row['timepoint'])}"
+               f"<br>Risk of bias: {row['risk_of_bias']}<br>Source: "
+               + (f"\u201c{_wrap(row['quote'])}\u201d" if row["quote"] else "counted from participant-level data")
+               + f"<br>DOI: {row['doi']}" for _, row in arms],
+        name="Arm (exact 95% CI)", marker={"symbol": "square", "size": 9, "color": "#1f77b4"}, colour="#595959",
+        thickness=1.2))
+    figure.add_trace(interval_trace(
+        diamonds, [f"<b>Pooled, {int(data['k_trials'])} trial{'s' if int(data['k_trials']) != 1 else ''}</b><br>"
+                   f"{percent(data['proportion'])} (95% CI {percent(data['ci_low'])} to {percent(data['ci_high'])})"
+                   + (f"<br>95% prediction interval {percent(data['pi_low'])} to {percent(data['pi_high'])}"
+                      if int(data["k_trials"]) >= 2 and pd.notna(data["pi_low"]) else "")
+                   for _, data in diamonds],
+        name="Pooled (95% CI)", marker={"symbol": "diamond", "size": 14, "color": "black"}, colour="black",
+        thickness=2))
     spans = [(position, data) for position, data in diamonds if int(data["k_trials"]) >= 2 and pd.notna(data["pi_low"])]
     if spans:
         figure.add_trace(go.Scatter(

@@ -49,6 +49,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 # the analysis package is installed (pip install -e ., as make does)
 
+from analysis.paths import git_commit  # noqa: E402
 from analysis.workflow import JOB_SETTINGS, load_config, scaled_config  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -569,8 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"machine": {"python": platform.python_version(), "platform": platform.platform(),
                                 "cpus": os.cpu_count()},
                     "targets": TARGETS, "quick": args.quick,
-                    "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                             text=True).stdout.strip()}
+                    "commit": git_commit(ROOT)}
     if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
                       text=True).stdout.strip():
         log("note: uncommitted changes are not measured (the benchmarks run on a clone of HEAD)")

@@ -64,7 +64,8 @@ def test_slurm_profile_keeps_cheap_and_book_rules_on_the_login_node():
     text = (ROOT / "workflow" / "Snakefile").read_text(encoding="utf-8")
     statement = re.search(r"^localrules:(.*?)\n(?=\S)", text, flags=re.MULTILINE | re.DOTALL).group(1)
     local = {name.strip() for name in statement.replace("\n", " ").split(",")}
-    rules = set(re.findall(r"^\s*rule (\w+):", text, flags=re.MULTILINE))
+    every_file = [text] + [path.read_text(encoding="utf-8") for path in sorted((ROOT / "workflow" / "rules").glob("*.smk"))]
+    rules = {name for source in every_file for name in re.findall(r"^\s*rule (\w+):", source, flags=re.MULTILINE)}
     assert local <= rules  # no stale names
     assert {"collect_dti", "collect_fmri", "stage_book", "scoreboard", "benchmarks_page", "html", "pdf",
             "publish"} <= local
@@ -77,6 +78,8 @@ def test_dry_run_resolves_every_job_without_lenient_fallbacks(tmp_path):
     config = scaled_config(load_config(ROOT / "config" / "default.yaml"), 20, tmp_path)
     config_file = tmp_path / "scale-20.yaml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    result = snakemake("--configfile", str(config_file), "--dry-run", "--quiet", "rules", timeout=600)
+    result = snakemake("--configfile", str(config_file), "--dry-run", "--quiet", "rules",
+                       "--strict-dag-evaluation", "cyclic-graph", "functions", "periodic-wildcards", timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "InputFunctionException" not in result.stdout + result.stderr
+    assert "ambiguous" not in (result.stdout + result.stderr).lower()

@@ -11,11 +11,10 @@ __all__ = ["discover_dwi", "expected_dwi_paths"]
 
 
 def expected_dwi_paths(root: str | Path, participant: str, session: str, *, space: str = "T1w") -> dict[str, Path]:
-    """QSIPrep-style paths of one session: ``sub-*/ses-*/dwi/*_space-<space>_desc-preproc_dwi.nii.gz``
-    with its ``.bval``/``.bvec`` and ``*_desc-brain_mask.nii.gz``."""
-    base = Path(root) / participant / f"ses-{session}" / "dwi" / f"{participant}_ses-{session}_space-{space}"
-    return {"dwi": Path(f"{base}_desc-preproc_dwi.nii.gz"), "bval": Path(f"{base}_desc-preproc_dwi.bval"),
-            "bvec": Path(f"{base}_desc-preproc_dwi.bvec"), "mask": Path(f"{base}_desc-brain_mask.nii.gz")}
+    """QSIPrep-style paths of one session (:func:`analysis.bids.dwi_paths`)."""
+    from ..bids import dwi_paths
+
+    return dwi_paths(root, participant, session, space=space)
 
 
 def discover_dwi(root: str | Path, participants: list[str], sessions=("pre", "post"), *, space: str = "T1w") -> pd.DataFrame:

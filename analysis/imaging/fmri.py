@@ -62,7 +62,9 @@ def extract_roi_timeseries(bold, rois: pd.DataFrame, *, mask=None, radius: float
     if image.ndim != 4:
         raise ImagingInputError(f"{bold}: expected a 4D BOLD image, got shape {image.shape}")
     n_volumes = image.shape[3]
-    confounds_file = Path(str(bold).split("_space-")[0] + "_desc-confounds_timeseries.tsv")
+    from ..bids import confounds_path
+
+    confounds_file = confounds_path(bold)
     if not confounds_file.exists():
         raise ImagingInputError(f"{confounds_file}: confounds file not found (expected beside {bold.name})")
     raw_confounds = pd.read_csv(confounds_file, sep="\t", na_values="n/a")

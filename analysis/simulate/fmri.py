@@ -144,12 +144,10 @@ def _grid(design: FmriDesign):
 
 
 def bold_paths(root: Path, participant: str) -> dict[str, Path]:
-    """fMRIPrep-style paths of one participant's resting-state run."""
-    func = Path(root) / participant / "func"
-    prefix = f"{participant}_task-rest"
-    return {"bold": func / f"{prefix}_space-{SPACE}_desc-preproc_bold.nii.gz",
-            "mask": func / f"{prefix}_space-{SPACE}_desc-brain_mask.nii.gz",
-            "confounds": func / f"{prefix}_desc-confounds_timeseries.tsv"}
+    """fMRIPrep-style paths of one participant's resting-state run (:func:`analysis.bids.bold_paths`)."""
+    from ..bids import bold_paths as paths
+
+    return paths(root, participant, space=SPACE)
 
 
 def _confounds_and_artefacts(design, rng, motion_scale):

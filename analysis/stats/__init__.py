@@ -1,8 +1,9 @@
-"""Statistics: random-effects meta-analysis, trial models and power simulation.
+"""Statistics: random-effects meta-analysis, trial models, prediction and the crossover model.
 
-Submodules: :mod:`analysis.stats.meta`, :mod:`analysis.stats.trial`, :mod:`analysis.stats.power`.
+Submodules: :mod:`analysis.stats.meta`, :mod:`analysis.stats.trial`, :mod:`analysis.stats.prediction`,
+:mod:`analysis.stats.crossover`.
 """
-from importlib import import_module
+from .._lazy import lazy_exports
 
 _PUBLIC = {name: "analysis.stats.meta" for name in (
     "random_effects", "pool_proportions", "escalc_proportions", "back_transform", "leave_one_out",
@@ -12,7 +13,4 @@ _PUBLIC.update({name: "analysis.stats.trial" for name in (
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name):
-    if name in _PUBLIC:
-        return getattr(import_module(_PUBLIC[name]), name)
-    raise AttributeError(f"module 'analysis.stats' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(globals(), _PUBLIC)

@@ -151,6 +151,30 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
     >>> round(out["estimate"], 4), out["k"]
     (0.2922, 3)
     """
+    yi, vi, method = _checked_inputs(yi, vi, method, test)
+    if cluster is not None:
+        return _random_effects_multilevel(yi, vi, cluster, method=method, test=test, level=level)
+    k = int(yi.size)
+    tau2 = {"REML": _tau2_reml, "DL": _tau2_dl, "EE": lambda *_: 0.0}[method](yi, vi)
+    weights = 1.0 / (vi + tau2)
+    estimate = float(np.sum(weights * yi) / np.sum(weights))
+    se = float(np.sqrt(1.0 / np.sum(weights)))
+    q, q_p = _cochran_q(yi, vi)
+    if k > 1 and method == "EE":
+        # metafor, equal-effects model: I² from Q (Higgins & Thompson 2002)
+        i2 = float(max(0.0, 100.0 * (q - (k - 1)) / q)) if q > 0 else 0.0
+    else:
+        i2 = float(100.0 * tau2 / (tau2 + _typical_variance(vi))) if k > 1 else 0.0
+    if test in ("knha", "adhoc", "t") and k < 2:
+        raise ValueError(f"test={test!r} needs at least 2 studies")
+    if test in ("knha", "adhoc"):  # Hartung-Knapp variance factor (floored at 1 for "adhoc")
+        factor = np.sum(weights * (yi - estimate) ** 2) / (k - 1)
+        se = float(np.sqrt((max(1.0, factor) if test == "adhoc" else factor) / np.sum(weights)))
+    return _summary(estimate, se, float(tau2), k=k, t_test=test != "z", level=level,
+                    i2=i2, q=q, q_p=q_p, method=method, test=test)
+
+
+def _checked_inputs(yi, vi, method: str, test: str):
     yi = _as_1d(yi, "yi")
     vi = _as_1d(vi, "vi")
     if yi.size != vi.size:
@@ -162,64 +186,29 @@ def random_effects(yi, vi, *, method: str = "REML", test: str = "z", level: floa
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if test not in _TESTS:
         raise ValueError(f"test must be one of {_TESTS}, got {test!r}")
-    if cluster is not None:
-        return _random_effects_multilevel(yi, vi, cluster, method=method, test=test, level=level)
-    k = int(yi.size)
-    tau2 = {"REML": _tau2_reml, "DL": _tau2_dl, "EE": lambda *_: 0.0}[method](yi, vi)
+    return yi, vi, method
 
-    weights = 1.0 / (vi + tau2)
-    estimate = float(np.sum(weights * yi) / np.sum(weights))
-    se = float(np.sqrt(1.0 / np.sum(weights)))
 
-    fixed_weights = 1.0 / vi
-    fixed = np.sum(fixed_weights * yi) / np.sum(fixed_weights)
-    q = float(np.sum(fixed_weights * (yi - fixed) ** 2))
-    q_p = float(stats.chi2.sf(q, k - 1)) if k > 1 else float("nan")
-    if k > 1 and method == "EE":
-        # metafor, equal-effects model: I² from Q (Higgins & Thompson 2002)
-        i2 = float(max(0.0, 100.0 * (q - (k - 1)) / q)) if q > 0 else 0.0
-    elif k > 1:
-        i2 = float(100.0 * tau2 / (tau2 + _typical_variance(vi)))
-    else:
-        i2 = 0.0
+def _cochran_q(yi: np.ndarray, vi: np.ndarray) -> tuple[float, float]:
+    """Cochran's Q around the equal-effects estimate, and its chi² p-value on k - 1 df."""
+    weights = 1.0 / vi
+    fixed = np.sum(weights * yi) / np.sum(weights)
+    q = float(np.sum(weights * (yi - fixed) ** 2))
+    return q, float(stats.chi2.sf(q, yi.size - 1)) if yi.size > 1 else float("nan")
 
+
+def _summary(estimate: float, se: float, tau2: float, *, k: int, t_test: bool, level: float, **extra) -> dict:
+    """CI, prediction interval (metafor ``predict``: estimate ± crit·sqrt(se² + tau²)) and the test
+    of the pooled effect, against a normal or (``t_test``) a t distribution on k - 1 df."""
     alpha = 1.0 - level
-    dof = None
-    if test in ("knha", "adhoc", "t"):
-        if k < 2:
-            raise ValueError(f"test={test!r} needs at least 2 studies")
-        dof = k - 1
-        if test != "t":
-            factor = np.sum(weights * (yi - estimate) ** 2) / (k - 1)
-            if test == "adhoc":
-                factor = max(1.0, factor)
-            se = float(np.sqrt(factor / np.sum(weights)))
-        crit = float(stats.t.ppf(1 - alpha / 2, dof))
-        statistic = estimate / se
-        p_value = float(2 * stats.t.sf(abs(statistic), dof))
-    else:
-        crit = float(stats.norm.ppf(1 - alpha / 2))
-        statistic = estimate / se
-        p_value = float(2 * stats.norm.sf(abs(statistic)))
+    dof = k - 1 if t_test else None
+    distribution = stats.t(dof) if t_test else stats.norm()
+    crit = float(distribution.ppf(1 - alpha / 2))
+    statistic = estimate / se
     pi_half = crit * np.sqrt(se**2 + tau2)
-    return {
-        "estimate": estimate,
-        "se": se,
-        "ci_low": estimate - crit * se,
-        "ci_high": estimate + crit * se,
-        "pi_low": float(estimate - pi_half),
-        "pi_high": float(estimate + pi_half),
-        "tau2": float(tau2),
-        "i2": i2,
-        "q": q,
-        "q_p": q_p,
-        "k": k,
-        "z": float(statistic),
-        "p": p_value,
-        "df": dof,
-        "method": method,
-        "test": test,
-    }
+    return {"estimate": estimate, "se": se, "ci_low": estimate - crit * se, "ci_high": estimate + crit * se,
+            "pi_low": float(estimate - pi_half), "pi_high": float(estimate + pi_half), "tau2": tau2, "k": k,
+            "z": float(statistic), "p": float(2 * distribution.sf(abs(statistic))), "df": dof, **extra}
 
 
 def _typical_variance(vi: np.ndarray, exog: np.ndarray | None = None) -> float:
@@ -296,27 +285,11 @@ def _random_effects_multilevel(yi: np.ndarray, vi: np.ndarray, cluster, *, metho
     sigma2 = fit["sigma2"]
     estimate, se = float(fit["beta"][0]), float(np.sqrt(fit["cov_beta"][0, 0]))
 
-    fixed_weights = 1.0 / vi
-    fixed = np.sum(fixed_weights * yi) / np.sum(fixed_weights)
-    q = float(np.sum(fixed_weights * (yi - fixed) ** 2))
-    q_p = float(stats.chi2.sf(q, k - 1)) if k > 1 else float("nan")
+    q, q_p = _cochran_q(yi, vi)
     tau2 = float(sigma2.sum())
     i2 = float(100.0 * tau2 / (tau2 + _typical_variance(vi))) if k > 1 else 0.0
-    alpha = 1.0 - level
-    if test == "t":
-        dof = k - 1
-        crit = float(stats.t.ppf(1 - alpha / 2, dof))
-        p_value = float(2 * stats.t.sf(abs(estimate / se), dof))
-    else:
-        dof = None
-        crit = float(stats.norm.ppf(1 - alpha / 2))
-        p_value = float(2 * stats.norm.sf(abs(estimate / se)))
-    pi_half = crit * np.sqrt(se**2 + tau2)
-    return {"estimate": estimate, "se": se, "ci_low": estimate - crit * se, "ci_high": estimate + crit * se,
-            "pi_low": float(estimate - pi_half), "pi_high": float(estimate + pi_half), "tau2": tau2,
-            "sigma2": [float(sigma2[0]), float(sigma2[1])], "i2": i2, "q": q, "q_p": q_p, "k": k,
-            "n_clusters": n_clusters, "z": float(estimate / se), "p": p_value, "df": dof, "method": method,
-            "test": test}
+    return _summary(estimate, se, tau2, k=k, t_test=test == "t", level=level, sigma2=[float(sigma2[0]), float(sigma2[1])],
+                    i2=i2, q=q, q_p=q_p, n_clusters=n_clusters, method=method, test=test)
 
 
 def meta_regression(yi, vi, exog, *, names: Sequence[str] | None = None, cluster=None,

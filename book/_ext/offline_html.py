@@ -20,20 +20,17 @@ def _drop_thebe(app, pagename, templatename, context, doctree):
 
 def _version_in_footer(app, config):
     """Append "Version X, commit Y" (from the staged ``CITATION.cff`` and git) to every page's footer."""
-    import subprocess
     from pathlib import Path
 
     import yaml
+
+    from analysis.paths import git_commit
 
     citation = Path(app.confdir) / "CITATION.cff"
     if not citation.exists():
         return
     version = yaml.safe_load(citation.read_text(encoding="utf-8")).get("version")
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=app.confdir, capture_output=True,
-                                text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = ""
+    commit = git_commit(Path(app.confdir), short=12)
     options = dict(config.html_theme_options or {})
     footer = options.get("extra_footer", "")
     options["extra_footer"] = (f"{footer} <p>Version {version}" + (f", commit <code>{commit}</code>" if commit else "")

@@ -68,14 +68,14 @@ rule reproducibility:
 rule benchmarks_page:
     input:
         report=[BENCHMARK_REPORT] if BENCHMARK_COPY else [],
-        code="analysis/book_pages.py",
+        code="benchmarks/page.py",
     output:
         page=f"{SITE}/book/_generated/benchmarks.md",
         results_copy=BENCHMARK_COPY,
     params:
         report=f"--report {BENCHMARK_REPORT} --copy {BENCHMARK_COPY[0]}" if BENCHMARK_COPY else "",
     shell:
-        "python -m analysis benchmarks-page {output.page} {params.report}"
+        "python benchmarks/page.py {output.page} {params.report}"
 
 
 rule html:

@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
+from analysis import paths
+from analysis.bids import bold_paths, dwi_paths
 from analysis.imaging.collect import collect_dti, collect_fmri
 from analysis.workflow import cancel_scheduler_timers, freeze_objects, job_environment
 
@@ -65,10 +67,7 @@ LITERATURE_EXTRAS = [str(Path(LITERATURE).with_name(name)) for name in
 
 
 def git_commit():
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    return paths.git_commit() or "unknown"
 
 
 def claim_data(wildcards):

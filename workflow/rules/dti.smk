@@ -14,9 +14,7 @@ else:
 
 
 def dwi_files(participant, session):
-    base = f"{DTI_ROOT}/{participant}/ses-{session}/dwi/{participant}_ses-{session}_space-{DTI['space']}"
-    return {"dwi": f"{base}_desc-preproc_dwi.nii.gz", "bval": f"{base}_desc-preproc_dwi.bval",
-            "bvec": f"{base}_desc-preproc_dwi.bvec", "mask": f"{base}_desc-brain_mask.nii.gz"}
+    return {kind: str(path) for kind, path in dwi_paths(DTI_ROOT, participant, session, space=DTI["space"]).items()}
 
 
 def dwi_inputs(items):

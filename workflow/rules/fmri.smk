@@ -21,10 +21,7 @@ FMRI_BATCHES = make_batches(FMRI_SUBJECTS, FMRI.get("batch_size", 1), lambda par
 
 
 def bold_files(participant):
-    func = f"{FMRI_ROOT}/{participant}/func/{participant}_task-rest"
-    return {"bold": f"{func}_space-{FMRI['space']}_desc-preproc_bold.nii.gz",
-            "mask": f"{func}_space-{FMRI['space']}_desc-brain_mask.nii.gz",
-            "confounds": f"{func}_desc-confounds_timeseries.tsv"}
+    return {kind: str(path) for kind, path in bold_paths(FMRI_ROOT, participant, space=FMRI["space"]).items()}
 
 
 if FMRI["mode"] == "synthetic":

@@ -1,0 +1,30 @@
+"""The derivative file names this book reads: one place for the BIDS patterns of QSIPrep (DWI)
+and fMRIPrep (BOLD) outputs, used by the workflow, the discovery step and the synthetic cohorts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["dwi_paths", "bold_paths", "confounds_path"]
+
+
+def dwi_paths(root, participant: str, session: str, *, space: str) -> dict[str, Path]:
+    """QSIPrep-style paths of one session: ``sub-*/ses-*/dwi/*_space-<space>_desc-preproc_dwi.nii.gz``
+    with its ``.bval``/``.bvec`` and ``*_desc-brain_mask.nii.gz``."""
+    base = Path(root) / participant / f"ses-{session}" / "dwi" / f"{participant}_ses-{session}_space-{space}"
+    return {"dwi": Path(f"{base}_desc-preproc_dwi.nii.gz"), "bval": Path(f"{base}_desc-preproc_dwi.bval"),
+            "bvec": Path(f"{base}_desc-preproc_dwi.bvec"), "mask": Path(f"{base}_desc-brain_mask.nii.gz")}
+
+
+def bold_paths(root, participant: str, *, space: str) -> dict[str, Path]:
+    """fMRIPrep-style paths of one participant's resting-state run: the preprocessed BOLD image,
+    its brain mask and the confounds table."""
+    prefix = Path(root) / participant / "func" / f"{participant}_task-rest"
+    return {"bold": Path(f"{prefix}_space-{space}_desc-preproc_bold.nii.gz"),
+            "mask": Path(f"{prefix}_space-{space}_desc-brain_mask.nii.gz"),
+            "confounds": Path(f"{prefix}_desc-confounds_timeseries.tsv")}
+
+
+def confounds_path(bold) -> Path:
+    """The fMRIPrep confounds table beside a preprocessed BOLD image (the same name without the
+    ``space-`` and later entities)."""
+    return Path(str(bold).split("_space-")[0] + "_desc-confounds_timeseries.tsv")
