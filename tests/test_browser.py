@@ -55,14 +55,18 @@ def driver(tmp_path_factory):
 
 
 def _full_page_screenshot(driver, path: Path, *, max_height: int = 30000) -> None:
-    """The whole page, not only the window (Chromium's DevTools capture), as a PNG."""
+    """The whole page, not only the window: the viewport is stretched to the page's height for the
+    capture (Chromium's DevTools), so sticky headers and sidebars are drawn once, in place."""
     import base64
 
     width, height = driver.execute_script(
-        "return [document.documentElement.clientWidth, document.documentElement.scrollHeight]")
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": min(height, max_height), "scale": 1}})
+        "return [window.innerWidth, document.documentElement.scrollHeight]")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": min(height, max_height), "deviceScaleFactor": 1, "mobile": width < 600})
+    try:
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
