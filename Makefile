@@ -43,7 +43,10 @@ book: $(STAMP) sysdeps
 	@echo "HTML: _build/html/index.html   PDF: _build/pdf/ketamine-trd.pdf   results: results/"
 
 claim: $(STAMP)
-	$(SNAKEMAKE) --forcerun execute_claim claim --config only=$(CLAIM)
+	@test -n "$(CLAIM)" || { echo "usage: make claim CLAIM=<claim id>   (the ids are in claims.yaml)" >&2; exit 2; }
+	@target=$$($(BIN)/python -m analysis claim-output --config $(CONFIG) --claim $(CLAIM)) || exit 2; \
+	echo "re-executing $(CLAIM) and republishing the book"; \
+	$(SNAKEMAKE) --forcerun $$target
 
 dry-run: $(STAMP)
 	$(SNAKEMAKE) --dry-run

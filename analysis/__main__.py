@@ -17,6 +17,7 @@ collect-dti                  combine the per-session tables into roi_md.tsv and 
 simulate-fmri ROOT           write the synthetic baseline fMRI cohort (fMRIPrep-style) under ROOT
 fmri-timeseries              confound-cleaned ROI time series of one participant or a batch
 collect-fmri                 combine the per-participant QC rows into one table
+claim-output                 the results file of one claim under a run profile (for make claim)
 simulation-study             one scenario of an imaging claim's simulation study (operating characteristics)
 """
 from __future__ import annotations
@@ -93,6 +94,10 @@ def _add_book_commands(commands) -> None:
     pub.add_argument("--pdf", required=True)
     pub.add_argument("--results-dir", required=True)
 
+    output = commands.add_parser("claim-output")
+    output.add_argument("--config", required=True, help="the run profile (config/*.yaml)")
+    output.add_argument("--claim", required=True)
+
     study = commands.add_parser("simulation-study")
     study.add_argument("--claim", required=True)
     study.add_argument("--scenario", required=True)
@@ -167,6 +172,20 @@ def simulation_study(args, parser, freeze) -> int:
     from .results import write_results
 
     write_results(args.out, run_study(args.claim, args.scenario, json.loads(args.settings)))
+    return 0
+
+
+def claim_output(args, parser, freeze) -> int:
+    """Print ``<workdir>/results/<claim>.json``: what ``make claim`` forces to re-run (then the book is
+    republished with it)."""
+    from .claims import load_registry
+    from .workflow import load_config
+
+    claims = [entry["id"] for entry in load_registry() if entry.get("notebook")]
+    if args.claim not in claims:
+        return _error(f"unknown claim {args.claim!r}; the claims with a notebook are {', '.join(claims)}")
+    workdir = load_config(args.config).get("workdir") or load_config(paths.CONFIG_DIR / "default.yaml")["workdir"]
+    print(f"{workdir}/results/{args.claim}.json")
     return 0
 
 
@@ -345,7 +364,7 @@ COMMANDS = {
     "reproducibility": reproducibility, "publish": publish,
     "simulate-dti": simulate_dti, "discover-dti": discover_dti, "dti-roi": dti_roi, "collect-dti": collect_dti,
     "simulate-fmri": simulate_fmri, "fmri-timeseries": fmri_timeseries, "collect-fmri": collect_fmri,
-    "simulation-study": simulation_study,
+    "simulation-study": simulation_study, "claim-output": claim_output,
 }
 
 

@@ -1,10 +1,14 @@
 """Staging and publishing never lose the last good build."""
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from analysis import workflow
+
+from .conftest import BIN, ROOT
 
 
 def test_stage_book_copies_sources_but_not_claim_notebooks(tmp_path):
@@ -163,3 +167,19 @@ def test_freeze_objects_moves_what_exists_into_the_permanent_generation():
         assert any(item is later for item in gc.get_objects())  # allocated afterwards: collected as usual
     finally:
         gc.unfreeze()  # this test process goes on
+
+
+@pytest.mark.workflow
+@pytest.mark.build
+def test_make_claim_reexecutes_only_that_claim_and_republishes(built_book):
+    """`make claim CLAIM=x` forces x's notebook (and what depends on it) and the book's republication;
+    an unknown id is a clear error."""
+    snakemake_cmd = f"{BIN / 'snakemake'} --cores 1 --configfile config/default.yaml --dry-run --quiet rules"
+    result = subprocess.run(["make", "--no-print-directory", "claim", "CLAIM=dti-neuroplasticity",
+                             f"SNAKEMAKE={snakemake_cmd}"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout[result.stdout.index("Job stats:"):], flags=re.MULTILINE))
+    assert stats["execute_claim"] == "1" and stats["publish"] == "1"
+    wrong = subprocess.run(["make", "--no-print-directory", "claim", "CLAIM=no-such-claim"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert wrong.returncode != 0 and "unknown claim 'no-such-claim'" in wrong.stderr
