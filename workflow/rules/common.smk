@@ -96,6 +96,20 @@ def collect_step(function, *args):
         raise WorkflowError(f"{function.__name__}: {error}") from None
 
 
+def preflight(function, *args, **kwargs):
+    """Run a check of analysis.preflight while the workflow is read, before any job: a missing input
+    stops the run (non-zero exit) with the participant, session and expected file named."""
+    from snakemake.exceptions import WorkflowError
+
+    from analysis.io import DataValidationError
+    from analysis.preflight import InputCheckError
+
+    try:
+        return function(*args, **kwargs)
+    except (InputCheckError, DataValidationError) as error:
+        raise WorkflowError(f"the run cannot start: {error}") from None
+
+
 def make_batches(items, size, label):
     """Group per-subject work into jobs of `size` items (imports are paid once per job).
     size 1 gives one job per item, named by `label(item)`; larger sizes give `batch-NNN` jobs."""

@@ -4,13 +4,10 @@ DTI_ROOT = DTI["root"]
 DTI_SESSIONS = ["pre", "post"]
 if DTI["mode"] == "synthetic":
     DTI_SUBJECTS = [f"sub-{index:03d}" for index in range(1, int(DTI["synthetic"]["n_participants"]) + 1)]
-elif DTI["mode"] == "real":
-    import csv
+else:  # real derivatives: every participant and session the table needs must be on disk
+    from analysis.preflight import dti_participants
 
-    with open(DTI["participants"], newline="", encoding="utf-8") as stream:
-        DTI_SUBJECTS = [row["participant_id"] for row in csv.DictReader(stream, delimiter="\t")]
-else:
-    raise ValueError(f"config dti.mode must be 'synthetic' or 'real', got {DTI['mode']!r}")
+    DTI_SUBJECTS = preflight(dti_participants, DTI_ROOT, DTI["participants"], DTI_SESSIONS, space=DTI["space"])
 
 
 def dwi_files(participant, session):

@@ -3,11 +3,10 @@ FMRI = config["fmri"]
 FMRI_ROOT = FMRI["root"]
 if FMRI["mode"] == "synthetic":
     FMRI_SUBJECTS = [f"sub-{index:03d}" for index in range(1, int(FMRI["synthetic"]["n_participants"]) + 1)]
-else:
-    import csv
+else:  # real derivatives: every participant the table needs must be on disk
+    from analysis.preflight import fmri_participants
 
-    with open(FMRI["participants"], newline="", encoding="utf-8") as stream:
-        FMRI_SUBJECTS = [row["participant_id"] for row in csv.DictReader(stream, delimiter="\t")]
+    FMRI_SUBJECTS = preflight(fmri_participants, FMRI_ROOT, FMRI["participants"], space=FMRI["space"])
 
 
 def fmri_inputs(participants):

@@ -1,0 +1,77 @@
+"""Checks run before any job: every participant and session a run needs is on disk. A missing one
+stops the run with its participant, session and expected file named, so that a typo in a data path
+can never end in "nothing to be done" and the last book passed off as this run's."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bids import bold_paths, dwi_paths
+from .io import DataValidationError
+
+__all__ = ["InputCheckError", "dti_participants", "fmri_participants"]
+
+#: at most this many missing files are listed in one message (the count says how many there are)
+LISTED = 12
+
+
+class InputCheckError(ValueError):
+    """A declared input of the run is missing."""
+
+
+def _require(path, what: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputCheckError(f"{what} not found: {path} (check the path in your run profile)")
+    return path
+
+
+def _missing_message(missing: list[str], root, layout: str) -> str:
+    listed = "\n  ".join(missing[:LISTED]) + (f"\n  ... and {len(missing) - LISTED} more" if len(missing) > LISTED else "")
+    return (f"{len(missing)} input file(s) the participants table needs are missing under {root}:\n  {listed}\n"
+            f"Expected layout: {layout}")
+
+
+def dti_participants(root, participants, sessions, *, space: str) -> list[str]:
+    """The participant ids of a real DTI run, after checking the participants table (validated)
+    and that every session's DWI, gradients and brain mask exist."""
+    from .io import read_participants
+
+    _require(root, "dti.root (the QSIPrep derivatives folder)")
+    table = read_participants(_require(participants, "dti.participants (the participants table)"))
+    ids = table["participant_id"].tolist()
+    missing = [f"participant {participant}, session {session}: expected {path}"
+               for participant in ids for session in sessions
+               for path in dwi_paths(root, participant, session, space=space).values() if not path.exists()]
+    if missing:
+        raise InputCheckError(_missing_message(
+            missing, root, f"sub-<label>/ses-<session>/dwi/sub-<label>_ses-<session>_space-{space}_desc-preproc_dwi"
+                           ".nii.gz (+ .bval, .bvec) and ..._desc-brain_mask.nii.gz"))
+    return ids
+
+
+def fmri_participants(root, participants, *, space: str) -> list[str]:
+    """The participant ids of a real fMRI run (the table needs ``participant_id`` and a 0/1
+    ``responder`` column), after checking that every participant's BOLD image, mask and confounds exist."""
+    import pandas as pd
+
+    path = _require(participants, "fmri.participants (the participants table)")
+    _require(root, "fmri.root (the fMRIPrep derivatives folder)")
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    problems = [f"{path}: missing column {column!r}" for column in ("participant_id", "responder")
+                if column not in table.columns]
+    if not problems:
+        for row, (participant, responder) in enumerate(zip(table["participant_id"], table["responder"]), start=2):
+            if not participant.startswith("sub-"):
+                problems.append(f"{path}, row {row}, column participant_id: {participant!r} should start with 'sub-'")
+            if responder not in ("0", "1"):
+                problems.append(f"{path}, row {row}, column responder: {responder!r} should be 0 or 1")
+    if problems:
+        raise DataValidationError(problems)
+    ids = table["participant_id"].tolist()
+    missing = [f"participant {participant}: expected {file}" for participant in ids
+               for file in bold_paths(root, participant, space=space).values() if not file.exists()]
+    if missing:
+        raise InputCheckError(_missing_message(
+            missing, root, f"sub-<label>/func/sub-<label>_task-rest_space-{space}_desc-preproc_bold.nii.gz, "
+                           "..._desc-brain_mask.nii.gz and sub-<label>_task-rest_desc-confounds_timeseries.tsv"))
+    return ids

@@ -1,0 +1,79 @@
+"""Checks before any job: a missing participant, session or file is an error that names it."""
+import pytest
+import yaml
+
+from analysis.bids import bold_paths, dwi_paths
+from analysis.io import DataValidationError
+from analysis.preflight import InputCheckError, dti_participants, fmri_participants
+from analysis.workflow import load_config
+
+from .conftest import ROOT, snakemake
+
+HEADER = "participant_id\tarm\tage\tsex\tmadrs_pre\tmadrs_post\tqids_pre\tqids_post\n"
+
+
+def _dti_layout(root, participants, *, skip=()):
+    rows = [HEADER] + [f"{p}\tketamine\t40\tF\t30\t15\t18\t9\n" for p in participants]
+    (root / "participants.tsv").write_text("".join(rows), encoding="utf-8")
+    for participant in participants:
+        for session in ("pre", "post"):
+            for kind, path in dwi_paths(root, participant, session, space="ACPC").items():
+                if (participant, session, kind) not in skip:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(b"")
+    return root / "participants.tsv"
+
+
+def test_dti_participants_found(tmp_path):
+    table = _dti_layout(tmp_path, ["sub-01", "sub-02"])
+    assert dti_participants(tmp_path, table, ["pre", "post"], space="ACPC") == ["sub-01", "sub-02"]
+
+
+def test_a_missing_session_names_participant_session_and_file(tmp_path):
+    table = _dti_layout(tmp_path, ["sub-01", "sub-02"], skip={("sub-02", "post", "dwi"), ("sub-02", "post", "bval")})
+    with pytest.raises(InputCheckError) as error:
+        dti_participants(tmp_path, table, ["pre", "post"], space="ACPC")
+    message = str(error.value)
+    assert "2 input file(s)" in message and "participant sub-02, session post: expected" in message
+    assert "sub-02_ses-post_space-ACPC_desc-preproc_dwi.nii.gz" in message
+
+
+def test_a_wrong_root_or_table_path_is_named(tmp_path):
+    table = _dti_layout(tmp_path, ["sub-01"])
+    with pytest.raises(InputCheckError, match="dti.root .* not found: .*typo"):
+        dti_participants(tmp_path / "typo", table, ["pre", "post"], space="ACPC")
+    with pytest.raises(InputCheckError, match="dti.participants .* not found"):
+        dti_participants(tmp_path, tmp_path / "nope.tsv", ["pre", "post"], space="ACPC")
+
+
+def test_fmri_table_is_validated_and_files_checked(tmp_path):
+    table = tmp_path / "participants.tsv"
+    table.write_text("participant_id\tresponder\n01\t1\nsub-02\tyes\n", encoding="utf-8")
+    with pytest.raises(DataValidationError) as error:
+        fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
+    assert "row 2, column participant_id: '01' should start with 'sub-'" in str(error.value)
+    assert "row 3, column responder: 'yes' should be 0 or 1" in str(error.value)
+    table.write_text("participant_id\tresponder\nsub-01\t1\n", encoding="utf-8")
+    paths = bold_paths(tmp_path, "sub-01", space="MNI152NLin2009cAsym")
+    for path in list(paths.values())[:2]:  # the confounds table is missing
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    with pytest.raises(InputCheckError, match="participant sub-01: expected .*desc-confounds_timeseries.tsv"):
+        fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
+
+
+@pytest.mark.workflow
+def test_a_missing_session_stops_the_run_before_any_job(tmp_path):
+    """With a built book present, a real-data profile whose session is missing must not end in
+    "nothing to be done": the run stops, non-zero, naming the session."""
+    table = _dti_layout(tmp_path, ["sub-01"], skip={("sub-01", "post", "mask")})
+    config = load_config(ROOT / "config" / "default.yaml")
+    config["workdir"] = str(tmp_path / "work")
+    config["dti"].update(mode="real", root=str(tmp_path), participants=str(table), space="ACPC")
+    config_file = tmp_path / "profile.yaml"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    result = snakemake("--configfile", str(config_file), "--dry-run", timeout=300)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "participant sub-01, session post: expected" in output and "desc-brain_mask.nii.gz" in output
+    assert "Nothing to be done" not in output
