@@ -40,7 +40,7 @@ venv: $(STAMP)
 
 book: $(STAMP) sysdeps
 	$(SNAKEMAKE)
-	@echo "HTML: _build/html/index.html   PDF: _build/pdf/ketamine-trd.pdf   results: results/"
+	@echo "HTML: _build/html/index.html   PDF: _build/pdf/ketamine-trd.pdf   results: results/  (another profile: _build/<profile>/)"
 
 claim: $(STAMP)
 	@test -n "$(CLAIM)" || { echo "usage: make claim CLAIM=<claim id>   (the ids are in claims.yaml)" >&2; exit 2; }

@@ -93,6 +93,8 @@ def _add_book_commands(commands) -> None:
     pub.add_argument("--site-build", required=True)
     pub.add_argument("--pdf", required=True)
     pub.add_argument("--results-dir", required=True)
+    pub.add_argument("--build-dir", default="_build", help="where the HTML and PDF go (relative to the project)")
+    pub.add_argument("--results-out", default="results", help="where the results files go")
 
     output = commands.add_parser("claim-output")
     output.add_argument("--config", required=True, help="the run profile (config/*.yaml)")
@@ -259,8 +261,9 @@ def cite_this(args, parser, freeze) -> int:
 def publish(args, parser, freeze) -> int:
     from .workflow import publish as publish_build
 
-    publish_build(Path(args.site_build), Path(args.pdf), Path(args.results_dir))
-    print("published: _build/html/index.html, _build/pdf/, results/")
+    publish_build(Path(args.site_build), Path(args.pdf), Path(args.results_dir), build_dir=args.build_dir,
+                  results_out=args.results_out)
+    print(f"published: {args.build_dir}/html/index.html, {args.build_dir}/pdf/, {args.results_out}/")
     return 0
 
 

@@ -37,6 +37,7 @@ def dti_participants(root, participants, sessions, *, space: str) -> list[str]:
     from .io import read_participants
 
     _require(root, "dti.root (the QSIPrep derivatives folder)")
+    _require(Path(root) / "dataset_description.json", "the derivatives' dataset_description.json")
     table = read_participants(_require(participants, "dti.participants (the participants table)"))
     ids = table["participant_id"].tolist()
     missing = [f"participant {participant}, session {session}: expected {path}"
@@ -55,7 +56,6 @@ def fmri_participants(root, participants, *, space: str) -> list[str]:
     import pandas as pd
 
     path = _require(participants, "fmri.participants (the participants table)")
-    _require(root, "fmri.root (the fMRIPrep derivatives folder)")
     table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     problems = [f"{path}: missing column {column!r}" for column in ("participant_id", "responder")
                 if column not in table.columns]
@@ -67,6 +67,8 @@ def fmri_participants(root, participants, *, space: str) -> list[str]:
                 problems.append(f"{path}, row {row}, column responder: {responder!r} should be 0 or 1")
     if problems:
         raise DataValidationError(problems)
+    _require(root, "fmri.root (the fMRIPrep derivatives folder)")
+    _require(Path(root) / "dataset_description.json", "the derivatives' dataset_description.json")
     ids = table["participant_id"].tolist()
     missing = [f"participant {participant}: expected {file}" for participant in ids
                for file in bold_paths(root, participant, space=space).values() if not file.exists()]

@@ -220,10 +220,12 @@ def write_pdf_config(config: Path, target: Path, citation: Path | None = None) -
         target.write_text(text, encoding="utf-8")
 
 
-def publish(site_build: Path, pdf: Path, results_dir: Path, root: Path = paths.ROOT, pdf_name: str = "ketamine-trd.pdf") -> None:
-    """Publish a complete build: ``_build/html``, ``_build/pdf/<pdf_name>`` and ``results/``."""
-    build = root / "_build"
-    build.mkdir(exist_ok=True)
+def publish(site_build: Path, pdf: Path, results_dir: Path, root: Path = paths.ROOT, pdf_name: str = "ketamine-trd.pdf",
+            *, build_dir: str | Path = "_build", results_out: str | Path = "results") -> None:
+    """Publish a complete build: ``<build_dir>/html``, ``<build_dir>/pdf/<pdf_name>`` and ``<results_out>``
+    (relative to ``root``; the default profile's are ``_build`` and ``results``)."""
+    build = root / build_dir
+    build.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=build, prefix=".publish-"))
     try:
         shutil.copytree(site_build / "html", staging / "html")
@@ -233,6 +235,7 @@ def publish(site_build: Path, pdf: Path, results_dir: Path, root: Path = paths.R
         shutil.copytree(results_dir, staging / "results")
         swap_directory(staging / "html", build / "html")
         swap_directory(staging / "pdf", build / "pdf")
-        swap_directory(staging / "results", root / "results")
+        (root / results_out).parent.mkdir(parents=True, exist_ok=True)
+        swap_directory(staging / "results", root / results_out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -15,6 +15,7 @@ HEADER = "participant_id\tarm\tage\tsex\tmadrs_pre\tmadrs_post\tqids_pre\tqids_p
 def _dti_layout(root, participants, *, skip=()):
     rows = [HEADER] + [f"{p}\tketamine\t40\tF\t30\t15\t18\t9\n" for p in participants]
     (root / "participants.tsv").write_text("".join(rows), encoding="utf-8")
+    (root / "dataset_description.json").write_text('{"Name": "test", "DatasetType": "derivative"}', encoding="utf-8")
     for participant in participants:
         for session in ("pre", "post"):
             for kind, path in dwi_paths(root, participant, session, space="ACPC").items():
@@ -54,6 +55,7 @@ def test_fmri_table_is_validated_and_files_checked(tmp_path):
     assert "row 2, column participant_id: '01' should start with 'sub-'" in str(error.value)
     assert "row 3, column responder: 'yes' should be 0 or 1" in str(error.value)
     table.write_text("participant_id\tresponder\nsub-01\t1\n", encoding="utf-8")
+    (tmp_path / "dataset_description.json").write_text("{}", encoding="utf-8")
     paths = bold_paths(tmp_path, "sub-01", space="MNI152NLin2009cAsym")
     for path in list(paths.values())[:2]:  # the confounds table is missing
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,3 +79,27 @@ def test_a_missing_session_stops_the_run_before_any_job(tmp_path):
     output = result.stdout + result.stderr
     assert "participant sub-01, session post: expected" in output and "desc-brain_mask.nii.gz" in output
     assert "Nothing to be done" not in output
+
+
+@pytest.mark.workflow
+def test_a_profile_of_only_the_users_choices_plans_its_own_book(tmp_path):
+    """A profile with just `mode: real` and the DTI paths is merged over the defaults: it plans the
+    whole book into its own staging folder and publishes into _build/<profile>/, with no planted
+    truth for the real cohort."""
+    table = _dti_layout(tmp_path, ["sub-01", "sub-02"])
+    for name in ("atlas_dseg.nii.gz", "atlas_dseg.tsv"):
+        (tmp_path / name).write_bytes(b"")
+    profile = {"profile": "mine", "workdir": str(tmp_path / "work"),
+               "dti": {"mode": "real", "root": str(tmp_path), "participants": str(table), "space": "ACPC",
+                       "atlas": str(tmp_path / "atlas_dseg.nii.gz"), "atlas_labels": str(tmp_path / "atlas_dseg.tsv")}}
+    config_file = tmp_path / "mine.yaml"
+    config_file.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    result = snakemake("--configfile", str(config_file), "--dry-run", "--printshellcmds", timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "_build/mine/html/index.html" in result.stdout and "--build-dir _build/mine" in result.stdout
+    assert '"truth_path": ""' in result.stdout and f'"participants_path": "{table}"' in result.stdout
+    assert str(tmp_path / "work" / "dti" / "roi_md.tsv") in result.stdout
+    unknown = tmp_path / "typo.yaml"
+    unknown.write_text(yaml.safe_dump({**profile, "dti": {**profile["dti"], "atlass": "x"}}), encoding="utf-8")
+    result = snakemake("--configfile", str(unknown), "--dry-run", timeout=300)
+    assert result.returncode != 0 and "atlass" in result.stdout + result.stderr

@@ -120,9 +120,10 @@ rule publish:
         pdf=f"{SITE}/_build/latex/{PDF_NAME}",
         results=RESULTS + BENCHMARK_COPY,
     output:
-        "_build/html/index.html",
-        f"_build/pdf/{PDF_NAME}",
+        f"{PUBLISHED}/html/index.html",
+        f"{PUBLISHED}/pdf/{PDF_NAME}",
     message:
-        "Publishing the build into _build/ and results/"
+        f"Publishing the build into {PUBLISHED}/ and {PUBLISHED_RESULTS}/"
     shell:
         f"python -m analysis publish --site-build {SITE}/_build --pdf {{input.pdf}} --results-dir {WORK}/results"
+        f" --build-dir {PUBLISHED} --results-out {PUBLISHED_RESULTS}"

@@ -30,9 +30,16 @@ WORK = config["workdir"]
 
 
 def derive_paths(value):
-    """Claim parameters name working files as "{workdir}/...": every working path comes from the one root."""
+    """Claim parameters name their files through the config: "{workdir}/..." for working files and
+    "{dti.participants}"-style references to the data paths, so that a profile states each path once."""
     if isinstance(value, str):
-        return value.replace("{workdir}", WORK)
+        import re
+
+        def lookup(match):
+            section, _, key = match.group(1).partition(".")
+            return str(config[section][key] if key else config[section])
+
+        return re.sub(r"\{([a-z_]+(?:\.[a-z_]+)?)\}", lookup, value)
     if isinstance(value, list):
         return [derive_paths(item) for item in value]
     if isinstance(value, dict):
@@ -41,6 +48,16 @@ def derive_paths(value):
 
 
 config["claims"] = derive_paths(config["claims"])
+# real derivatives have no planted truth: the chapters then skip their checks against it
+for modality, claim, key in (("dti", "dti-neuroplasticity", "truth_path"), ("fmri", "fmri-prediction", "latents_path")):
+    if config[modality]["mode"] == "real" and claim in config["claims"]:
+        config["claims"][claim]["parameters"][key] = ""
+
+# Where a run publishes: the default profile into _build/ and results/, any other profile into
+# _build/<profile>/ (html, pdf and results), so that it never overwrites the default book.
+PROFILE = config["profile"]
+PUBLISHED = "_build" if PROFILE == "default" else f"_build/{PROFILE}"
+PUBLISHED_RESULTS = "results" if PROFILE == "default" else f"_build/{PROFILE}/results"
 
 SITE = f"{WORK}/site"
 PDF_NAME = "ketamine-trd.pdf"
