@@ -109,6 +109,29 @@ def test_missing_file_and_grid_mismatch(tmp_path):
         roi_mean_md(dwi_path, bval_path, bvec_path, small)
 
 
+@pytest.mark.parametrize("change,expected", [
+    (lambda affine: affine @ np.array([[1, 0, 0, 50], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]]), "RAS"),
+    (lambda affine: np.diag([-1.0, 1, 1, 1]) @ affine, "LAS")])
+def test_atlas_or_mask_in_another_space_is_refused(tmp_path, change, expected):
+    """Same grid, other place (shifted 50 mm, or flipped left-right): its labels would fall on the
+    wrong voxels, so the fit stops and says how the two images differ and how to resample."""
+    dwi_path, bval_path, bvec_path, atlas_path = _write_phantom(tmp_path)
+    atlas = nib.load(atlas_path)
+    moved = nib.Nifti1Image(np.asarray(atlas.dataobj), change(atlas.affine))
+    nib.save(moved, tmp_path / "moved.nii.gz")
+    with pytest.raises(ImagingInputError) as error:
+        roi_mean_md(dwi_path, bval_path, bvec_path, tmp_path / "moved.nii.gz")
+    message = str(error.value)
+    assert "moved.nii.gz has the DWI's grid but not its position in space" in message
+    assert f"orientation {expected}" in message and "resample_to_img" in message
+    mask = nib.Nifti1Image(np.ones(atlas.shape, dtype=np.uint8), change(atlas.affine))
+    nib.save(mask, tmp_path / "mask.nii.gz")
+    with pytest.raises(ImagingInputError, match="mask.nii.gz has the DWI's grid but not its position"):
+        roi_mean_md(dwi_path, bval_path, bvec_path, atlas_path, mask=tmp_path / "mask.nii.gz")
+    nearly = nib.Nifti1Image(np.asarray(atlas.dataobj), atlas.affine + 1e-5)  # rounding in a file: accepted
+    assert len(roi_mean_md(dwi_path, bval_path, bvec_path, nearly)) > 0
+
+
 def test_load_gradients_accepts_both_orientations():
     _, bvals, bvecs, _ = tiny_phantom()
     _, rows = load_gradients(bvals, bvecs)
@@ -234,7 +257,7 @@ def test_dti_batch_job_does_not_import_pandas_itself():
     import subprocess
     import sys
 
-    code = ("import sys, analysis.imaging.dti, analysis.imaging; "
+    code = ("import sys, analysis.imaging.dti, analysis.imaging.batch, analysis.imaging; "
             "print('pandas' in sys.modules, 'analysis.imaging.discovery' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=__import__("pathlib").Path(__file__).resolve().parents[2])
