@@ -12,6 +12,12 @@ __all__ = ["InputCheckError", "dti_participants", "fmri_participants"]
 
 #: at most this many missing files are listed in one message (the count says how many there are)
 LISTED = 12
+#: the fewest participants per arm for the DTI chapter's models: each arm's slope of score change on
+#: MD change, with the baseline score as covariate, needs residual degrees of freedom in each arm
+MIN_DTI_PER_ARM = 4
+#: the fewest participants per class for the fMRI prediction: its stratified 5-fold cross-validation
+#: puts at least one of each class in every test fold
+MIN_FMRI_PER_CLASS = 5
 
 
 class InputCheckError(ValueError):
@@ -40,6 +46,10 @@ def dti_participants(root, participants, sessions, *, space: str) -> list[str]:
     _require(Path(root) / "dataset_description.json", "the derivatives' dataset_description.json")
     table = read_participants(_require(participants, "dti.participants (the participants table)"))
     ids = table["participant_id"].tolist()
+    per_arm = table["arm"].value_counts().reindex(["ketamine", "saline"], fill_value=0)
+    if (per_arm < MIN_DTI_PER_ARM).any():
+        raise InputCheckError(f"{participants}: {per_arm['ketamine']} ketamine and {per_arm['saline']} saline "
+                              f"participants; the DTI chapter's models need at least {MIN_DTI_PER_ARM} in each arm")
     missing = [f"participant {participant}, session {session}: expected {path}"
                for participant in ids for session in sessions
                for path in dwi_paths(root, participant, session, space=space).values() if not path.exists()]
@@ -67,6 +77,10 @@ def fmri_participants(root, participants, *, space: str) -> list[str]:
                 problems.append(f"{path}, row {row}, column responder: {responder!r} should be 0 or 1")
     if problems:
         raise DataValidationError(problems)
+    counts = table["responder"].value_counts().reindex(["1", "0"], fill_value=0)
+    if (counts < MIN_FMRI_PER_CLASS).any():
+        raise InputCheckError(f"{path}: {counts['1']} responders and {counts['0']} non-responders; the 5-fold "
+                              f"cross-validation needs at least {MIN_FMRI_PER_CLASS} of each")
     _require(root, "fmri.root (the fMRIPrep derivatives folder)")
     _require(Path(root) / "dataset_description.json", "the derivatives' dataset_description.json")
     ids = table["participant_id"].tolist()

@@ -12,8 +12,9 @@ from .conftest import ROOT, snakemake
 HEADER = "participant_id\tarm\tage\tsex\tmadrs_pre\tmadrs_post\tqids_pre\tqids_post\n"
 
 
-def _dti_layout(root, participants, *, skip=()):
-    rows = [HEADER] + [f"{p}\tketamine\t40\tF\t30\t15\t18\t9\n" for p in participants]
+def _dti_layout(root, participants, *, skip=(), arms=None):
+    arms = arms or ["ketamine" if index % 2 else "saline" for index in range(len(participants))]
+    rows = [HEADER] + [f"{p}\t{arm}\t40\tF\t30\t15\t18\t9\n" for p, arm in zip(participants, arms)]
     (root / "participants.tsv").write_text("".join(rows), encoding="utf-8")
     (root / "dataset_description.json").write_text('{"Name": "test", "DatasetType": "derivative"}', encoding="utf-8")
     for participant in participants:
@@ -25,13 +26,22 @@ def _dti_layout(root, participants, *, skip=()):
     return root / "participants.tsv"
 
 
+EIGHT = [f"sub-{index:02d}" for index in range(1, 9)]
+
+
 def test_dti_participants_found(tmp_path):
-    table = _dti_layout(tmp_path, ["sub-01", "sub-02"])
-    assert dti_participants(tmp_path, table, ["pre", "post"], space="ACPC") == ["sub-01", "sub-02"]
+    table = _dti_layout(tmp_path, EIGHT)
+    assert dti_participants(tmp_path, table, ["pre", "post"], space="ACPC") == EIGHT
+
+
+def test_too_few_participants_per_arm_is_said_up_front(tmp_path):
+    table = _dti_layout(tmp_path, EIGHT[:5])
+    with pytest.raises(InputCheckError, match="2 ketamine and 3 saline participants; .* at least 4 in each arm"):
+        dti_participants(tmp_path, table, ["pre", "post"], space="ACPC")
 
 
 def test_a_missing_session_names_participant_session_and_file(tmp_path):
-    table = _dti_layout(tmp_path, ["sub-01", "sub-02"], skip={("sub-02", "post", "dwi"), ("sub-02", "post", "bval")})
+    table = _dti_layout(tmp_path, EIGHT, skip={("sub-02", "post", "dwi"), ("sub-02", "post", "bval")})
     with pytest.raises(InputCheckError) as error:
         dti_participants(tmp_path, table, ["pre", "post"], space="ACPC")
     message = str(error.value)
@@ -40,7 +50,7 @@ def test_a_missing_session_names_participant_session_and_file(tmp_path):
 
 
 def test_a_wrong_root_or_table_path_is_named(tmp_path):
-    table = _dti_layout(tmp_path, ["sub-01"])
+    table = _dti_layout(tmp_path, EIGHT)
     with pytest.raises(InputCheckError, match="dti.root .* not found: .*typo"):
         dti_participants(tmp_path / "typo", table, ["pre", "post"], space="ACPC")
     with pytest.raises(InputCheckError, match="dti.participants .* not found"):
@@ -54,12 +64,18 @@ def test_fmri_table_is_validated_and_files_checked(tmp_path):
         fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
     assert "row 2, column participant_id: '01' should start with 'sub-'" in str(error.value)
     assert "row 3, column responder: 'yes' should be 0 or 1" in str(error.value)
-    table.write_text("participant_id\tresponder\nsub-01\t1\n", encoding="utf-8")
+    table.write_text("participant_id\tresponder\n" + "".join(f"sub-{i:02d}\t{i % 2}\n" for i in range(1, 5)),
+                     encoding="utf-8")
+    with pytest.raises(InputCheckError, match="2 responders and 2 non-responders; .* at least 5 of each"):
+        fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
+    table.write_text("participant_id\tresponder\n" + "".join(f"sub-{i:02d}\t{i % 2}\n" for i in range(1, 11)),
+                     encoding="utf-8")
     (tmp_path / "dataset_description.json").write_text("{}", encoding="utf-8")
-    paths = bold_paths(tmp_path, "sub-01", space="MNI152NLin2009cAsym")
-    for path in list(paths.values())[:2]:  # the confounds table is missing
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
+    for index in range(1, 11):
+        paths = bold_paths(tmp_path, f"sub-{index:02d}", space="MNI152NLin2009cAsym")
+        for path in list(paths.values())[:2] if index == 1 else paths.values():  # sub-01's confounds are missing
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
     with pytest.raises(InputCheckError, match="participant sub-01: expected .*desc-confounds_timeseries.tsv"):
         fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
 
@@ -68,7 +84,7 @@ def test_fmri_table_is_validated_and_files_checked(tmp_path):
 def test_a_missing_session_stops_the_run_before_any_job(tmp_path):
     """With a built book present, a real-data profile whose session is missing must not end in
     "nothing to be done": the run stops, non-zero, naming the session."""
-    table = _dti_layout(tmp_path, ["sub-01"], skip={("sub-01", "post", "mask")})
+    table = _dti_layout(tmp_path, EIGHT, skip={("sub-01", "post", "mask")})
     config = load_config(ROOT / "config" / "default.yaml")
     config["workdir"] = str(tmp_path / "work")
     config["dti"].update(mode="real", root=str(tmp_path), participants=str(table), space="ACPC")
@@ -86,7 +102,7 @@ def test_a_profile_of_only_the_users_choices_plans_its_own_book(tmp_path):
     """A profile with just `mode: real` and the DTI paths is merged over the defaults: it plans the
     whole book into its own staging folder and publishes into _build/<profile>/, with no planted
     truth for the real cohort."""
-    table = _dti_layout(tmp_path, ["sub-01", "sub-02"])
+    table = _dti_layout(tmp_path, EIGHT)
     for name in ("atlas_dseg.nii.gz", "atlas_dseg.tsv"):
         (tmp_path / name).write_bytes(b"")
     profile = {"profile": "mine", "workdir": str(tmp_path / "work"),
