@@ -1,9 +1,8 @@
 """Collect steps: the per-batch tables of an imaging stage combined into one table.
 
-:func:`collect_dti` and :func:`collect_fmri` are called by the Snakefile's ``collect_dti`` and
-``collect_fmri`` rules inside the Snakemake process (``run:``; a ``python -m analysis
-collect-...`` job of its own paid about 0.4-0.7 s of interpreter start-up and pandas import per
-stage, see benchmarks/README.md), and by the CLI commands of the same names. Outputs are written
+:func:`collect_dti` and :func:`collect_fmri` are called by the workflow's ``collect_dti`` and
+``collect_fmri`` rules inside the Snakemake process (``run:``, which spares a job its interpreter
+start-up and pandas import; see benchmarks/README.md), and by the CLI commands of the same names. Outputs are written
 in full only after the combined table passed its checks; an unchanged output keeps its mtime.
 """
 from __future__ import annotations

@@ -114,8 +114,8 @@ def freeze_imported_objects() -> int:
     nilearn forces a full ``gc.collect()`` every time it reads image data
     (``nilearn._utils.niimg.safe_get_data``), five times per participant here. A full
     collection walks every tracked object, and with nilearn, scikit-learn, scipy and pandas
-    imported that takes about 80 ms: two thirds of the fMRI stage's time on the synthetic
-    cohort (``make profile``). Frozen objects are not walked, so a collection then costs only
+    imported that is most of the fMRI stage's time on the synthetic cohort (``make profile``;
+    the measured effect is in benchmarks/README.md). Frozen objects are not walked, so a collection then costs only
     what the current participant allocated, and the time series are unchanged. Objects
     allocated after the call are collected as usual. Everything allocated before it, the
     caller's data included, is never freed by the collector: harmless in a batch process that

@@ -12,7 +12,8 @@ from snakemake.utils import validate
 from analysis import paths
 from analysis.bids import bold_paths, dwi_paths
 from analysis.imaging.collect import collect_dti, collect_fmri
-from analysis.workflow import cancel_scheduler_timers, freeze_objects, job_environment
+from analysis.runtime import freeze_objects
+from analysis.workflow import cancel_scheduler_timers, job_environment
 
 # The jobs' shell commands call `python -m analysis` and `jupyter-book`: they run from the
 # environment that runs Snakemake (its interpreter's folder first on PATH) with the Makefile's
@@ -20,9 +21,9 @@ from analysis.workflow import cancel_scheduler_timers, freeze_objects, job_envir
 # plugin submits with --export=ALL, so the compute nodes get the same.
 os.environ.update(job_environment(os.environ, sys.executable))
 
-# Snakemake's own import chain (about 2000 modules) into the collector's permanent generation: the
-# interpreter's collections at exit walked it all, about 0.35 s added to every run
-# (analysis.workflow.freeze_objects). Objects of the run itself are collected as usual.
+# Snakemake's own import chain (about 2000 modules) into the collector's permanent generation, so
+# that the interpreter's collections skip it (analysis.runtime.freeze_objects; the measured effect is
+# in benchmarks/README.md). Objects of the run itself are collected as usual.
 freeze_objects()
 
 validate(config, "../schemas/config.schema.yaml")  # unknown keys and wrong types stop here, named

@@ -78,7 +78,3 @@ rule collect_fmri:
         f"{WORK}/fmri/qc.tsv",
     run:
         collect_step(collect_fmri, list(input.qc), output[0])  # in the Snakemake process, as collect_dti
-
-
-# Snakemake leaves a 1-s timer of its job-rate limiter running; the interpreter waited for it
-# at exit (0.7-1 s added to every run that executed a job). Cancel it once the run is over.
