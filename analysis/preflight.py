@@ -65,6 +65,9 @@ def fmri_participants(root, participants, *, space: str) -> list[str]:
     ``responder`` column), after checking that every participant's BOLD image, mask and confounds exist."""
     import pandas as pd
 
+    if not space.startswith("MNI"):
+        raise InputCheckError(f"fmri.space is {space!r}: the a-priori ROIs are MNI coordinates (mm), so the BOLD "
+                              "images must be in an MNI space (fMRIPrep --output-spaces MNI152NLin2009cAsym)")
     path = _require(participants, "fmri.participants (the participants table)")
     table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     problems = [f"{path}: missing column {column!r}" for column in ("participant_id", "responder")

@@ -59,6 +59,8 @@ def test_a_wrong_root_or_table_path_is_named(tmp_path):
 
 def test_fmri_table_is_validated_and_files_checked(tmp_path):
     table = tmp_path / "participants.tsv"
+    with pytest.raises(InputCheckError, match="'T1w': the a-priori ROIs are MNI coordinates"):
+        fmri_participants(tmp_path, table, space="T1w")
     table.write_text("participant_id\tresponder\n01\t1\nsub-02\tyes\n", encoding="utf-8")
     with pytest.raises(DataValidationError) as error:
         fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
