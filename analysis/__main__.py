@@ -119,6 +119,7 @@ def _add_imaging_commands(commands) -> None:
     discover.add_argument("--root", required=True)
     discover.add_argument("--participants", required=True)
     discover.add_argument("--space", default="T1w")
+    discover.add_argument("--entities", default="{}", help="JSON object of BIDS entities to choose (acq, dir, run)")
     discover.add_argument("--out", required=True)
 
     roi = commands.add_parser("dti-roi")
@@ -288,12 +289,15 @@ def simulate_fmri(args, parser, freeze) -> int:
 
 
 def discover_dti(args, parser, freeze) -> int:
+    import json
+
     from .imaging import ImagingInputError, discover_dwi
     from .io import DataValidationError, read_participants
 
     try:
         participants = read_participants(args.participants)
-        manifest = discover_dwi(args.root, participants["participant_id"].tolist(), space=args.space)
+        manifest = discover_dwi(args.root, participants["participant_id"].tolist(), space=args.space,
+                                entities=json.loads(args.entities))
     except (ImagingInputError, DataValidationError) as error:
         return _error(error)
     _write(args.out, manifest.to_csv(sep="\t", index=False))

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["dwi_paths", "bold_paths", "confounds_path"]
+__all__ = ["DWI_ENTITIES", "dwi_paths", "bold_paths", "confounds_path"]
 
 
-def dwi_paths(root, participant: str, session: str, *, space: str) -> dict[str, Path]:
+#: the BIDS entities a run profile may choose for DWI files (``dti.entities``), in file-name order
+DWI_ENTITIES = ("acq", "dir", "run")
+
+
+def dwi_paths(root, participant: str, session: str, *, space: str, entities: dict | None = None) -> dict[str, Path]:
     """QSIPrep-style paths of one session: ``sub-*/ses-*/dwi/*_space-<space>_desc-preproc_dwi.nii.gz``
-    with its ``.bval``/``.bvec`` and ``*_desc-brain_mask.nii.gz``."""
-    base = Path(root) / participant / f"ses-{session}" / "dwi" / f"{participant}_ses-{session}_space-{space}"
+    with its ``.bval``/``.bvec`` and ``*_desc-brain_mask.nii.gz``. ``entities`` (``acq``, ``dir``,
+    ``run``) pick one acquisition when QSIPrep wrote several; they go in BIDS order."""
+    entities = entities or {}
+    unknown = set(entities) - set(DWI_ENTITIES)
+    if unknown:
+        raise ValueError(f"dti.entities: unknown BIDS entity {sorted(unknown)}; choose from {list(DWI_ENTITIES)}")
+    chosen = "".join(f"_{name}-{entities[name]}" for name in DWI_ENTITIES if entities.get(name) not in (None, ""))
+    base = (Path(root) / participant / f"ses-{session}" / "dwi" /
+            f"{participant}_ses-{session}{chosen}_space-{space}")
     return {"dwi": Path(f"{base}_desc-preproc_dwi.nii.gz"), "bval": Path(f"{base}_desc-preproc_dwi.bval"),
             "bvec": Path(f"{base}_desc-preproc_dwi.bvec"), "mask": Path(f"{base}_desc-brain_mask.nii.gz")}
 

@@ -37,7 +37,7 @@ def _missing_message(missing: list[str], root, layout: str) -> str:
             f"Expected layout: {layout}")
 
 
-def dti_participants(root, participants, sessions, *, space: str) -> list[str]:
+def dti_participants(root, participants, sessions, *, space: str, entities: dict | None = None) -> list[str]:
     """The participant ids of a real DTI run, after checking the participants table (validated)
     and that every session's DWI, gradients and brain mask exist."""
     from .io import read_participants
@@ -52,7 +52,8 @@ def dti_participants(root, participants, sessions, *, space: str) -> list[str]:
                               f"participants; the DTI chapter's models need at least {MIN_DTI_PER_ARM} in each arm")
     missing = [f"participant {participant}, session {session}: expected {path}"
                for participant in ids for session in sessions
-               for path in dwi_paths(root, participant, session, space=space).values() if not path.exists()]
+               for path in dwi_paths(root, participant, session, space=space, entities=entities).values()
+               if not path.exists()]
     if missing:
         raise InputCheckError(_missing_message(
             missing, root, f"sub-<label>/ses-<session>/dwi/sub-<label>_ses-<session>_space-{space}_desc-preproc_dwi"

@@ -10,15 +10,25 @@ from .dti import ImagingInputError
 __all__ = ["discover_dwi", "expected_dwi_paths"]
 
 
-def expected_dwi_paths(root: str | Path, participant: str, session: str, *, space: str = "T1w") -> dict[str, Path]:
+def expected_dwi_paths(root: str | Path, participant: str, session: str, *, space: str = "T1w",
+                       entities: dict | None = None) -> dict[str, Path]:
     """QSIPrep-style paths of one session (:func:`analysis.bids.dwi_paths`)."""
     from ..bids import dwi_paths
 
-    return dwi_paths(root, participant, session, space=space)
+    return dwi_paths(root, participant, session, space=space, entities=entities)
 
 
-def discover_dwi(root: str | Path, participants: list[str], sessions=("pre", "post"), *, space: str = "T1w") -> pd.DataFrame:
+#: pybids' names of the entities a profile may choose (``dti.entities``)
+_PYBIDS_NAMES = {"acq": "acquisition", "dir": "direction", "run": "run"}
+
+
+def discover_dwi(root: str | Path, participants: list[str], sessions=("pre", "post"), *, space: str = "T1w",
+                 entities: dict | None = None) -> pd.DataFrame:
     """Index ``root`` with pybids and return one row per participant and session.
+
+    The rule when QSIPrep wrote more than one preprocessed DWI for a session (several ``acq-``,
+    ``dir-`` or ``run-`` files): the run stops and asks for a choice, ``dti.entities`` in the run
+    profile (e.g. ``{acq: multishell}``); files are never combined or picked silently.
 
     Returns
     -------
@@ -44,10 +54,11 @@ def discover_dwi(root: str | Path, participants: list[str], sessions=("pre", "po
     # one query per file kind (not per participant, session and kind: the index is queried
     # 4 times instead of 8 n times, which matters for large cohorts)
     found_files: dict[tuple[str, str, str], list[str]] = {}
+    chosen = {_PYBIDS_NAMES[name]: value for name, value in (entities or {}).items() if value not in (None, "")}
     for kind, query in queries.items():
-        for file in layout.get(space=space, **query):
-            entities = file.get_entities()
-            key = (str(entities.get("subject")), str(entities.get("session")), kind)
+        for file in layout.get(space=space, **chosen, **query):
+            found_entities = file.get_entities()
+            key = (str(found_entities.get("subject")), str(found_entities.get("session")), kind)
             found_files.setdefault(key, []).append(file.path)
     for participant in participants:
         label = participant.removeprefix("sub-")
@@ -56,9 +67,12 @@ def discover_dwi(root: str | Path, participants: list[str], sessions=("pre", "po
             for kind in queries:
                 found = sorted(found_files.get((label, session, kind), []))
                 if len(found) != 1:
-                    expected = expected_dwi_paths(root, participant, session, space=space)[kind]
+                    expected = expected_dwi_paths(root, participant, session, space=space, entities=entities)[kind]
                     problems.append(f"{participant}, session '{session}': {'no' if not found else len(found)} "
-                                    f"{kind} file(s) found; expected exactly one like {expected}")
+                                    f"{kind} file(s) found; expected exactly one like {expected}"
+                                    + (f" (found {', '.join(Path(path).name for path in found)}: choose one with "
+                                       "dti.entities, e.g. {acq: ..., run: ...}, in the run profile)"
+                                       if len(found) > 1 else ""))
                     continue
                 row[kind] = str(Path(found[0]).resolve().relative_to(Path.cwd().resolve())) \
                     if Path(found[0]).resolve().is_relative_to(Path.cwd().resolve()) else found[0]

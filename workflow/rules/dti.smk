@@ -2,16 +2,19 @@
 DTI = config["dti"]
 DTI_ROOT = DTI["root"]
 DTI_SESSIONS = ["pre", "post"]
+DTI_ENTITIES = DTI.get("entities") or {}  # acq / dir / run: which acquisition, when QSIPrep wrote several
 if DTI["mode"] == "synthetic":
     DTI_SUBJECTS = [f"sub-{index:03d}" for index in range(1, int(DTI["synthetic"]["n_participants"]) + 1)]
 else:  # real derivatives: every participant and session the table needs must be on disk
     from analysis.preflight import dti_participants
 
-    DTI_SUBJECTS = preflight(dti_participants, DTI_ROOT, DTI["participants"], DTI_SESSIONS, space=DTI["space"])
+    DTI_SUBJECTS = preflight(dti_participants, DTI_ROOT, DTI["participants"], DTI_SESSIONS, space=DTI["space"],
+                             entities=DTI_ENTITIES)
 
 
 def dwi_files(participant, session):
-    return {kind: str(path) for kind, path in dwi_paths(DTI_ROOT, participant, session, space=DTI["space"]).items()}
+    return {kind: str(path) for kind, path in dwi_paths(DTI_ROOT, participant, session, space=DTI["space"],
+                                                            entities=DTI_ENTITIES).items()}
 
 
 def dwi_inputs(items):
@@ -58,11 +61,13 @@ rule discover_dti:
         code="analysis/imaging/discovery.py",
     output:
         f"{WORK}/dti/manifest.tsv",
+    params:
+        entities=json.dumps(DTI_ENTITIES, sort_keys=True),
     message:
         "Finding the diffusion data with pybids"
     shell:
         f"python -m analysis discover-dti --root {DTI_ROOT} --participants {{input.participants}}"
-        f" --space {DTI['space']} --out {{output}}"
+        f" --space {DTI['space']} --entities {{params.entities:q}} --out {{output}}"
 
 
 rule dti_roi:
