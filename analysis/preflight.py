@@ -61,7 +61,7 @@ def dti_participants(root, participants, sessions, *, space: str, entities: dict
     return ids
 
 
-def fmri_participants(root, participants, *, space: str) -> list[str]:
+def fmri_participants(root, participants, *, space: str, session: str | None = None) -> list[str]:
     """The participant ids of a real fMRI run (the table needs ``participant_id`` and a 0/1
     ``responder`` column), after checking that every participant's BOLD image, mask and confounds exist."""
     import pandas as pd
@@ -89,9 +89,10 @@ def fmri_participants(root, participants, *, space: str) -> list[str]:
     _require(Path(root) / "dataset_description.json", "the derivatives' dataset_description.json")
     ids = table["participant_id"].tolist()
     missing = [f"participant {participant}: expected {file}" for participant in ids
-               for file in bold_paths(root, participant, space=space).values() if not file.exists()]
+               for file in bold_paths(root, participant, space=space, session=session).values() if not file.exists()]
     if missing:
         raise InputCheckError(_missing_message(
-            missing, root, f"sub-<label>/func/sub-<label>_task-rest_space-{space}_desc-preproc_bold.nii.gz, "
+            missing, root, (f"sub-<label>/ses-{session}/func/sub-<label>_ses-{session}" if session else
+                            "sub-<label>/func/sub-<label>") + f"_task-rest_space-{space}_desc-preproc_bold.nii.gz, "
                            "..._desc-brain_mask.nii.gz and sub-<label>_task-rest_desc-confounds_timeseries.tsv"))
     return ids

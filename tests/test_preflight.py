@@ -121,3 +121,21 @@ def test_a_profile_of_only_the_users_choices_plans_its_own_book(tmp_path):
     unknown.write_text(yaml.safe_dump({**profile, "dti": {**profile["dti"], "atlass": "x"}}), encoding="utf-8")
     result = snakemake("--configfile", str(unknown), "--dry-run", timeout=300)
     assert result.returncode != 0 and "atlass" in result.stdout + result.stderr
+
+
+def test_fmri_with_a_session_level(tmp_path):
+    """fMRIPrep writes a ses- level for a dataset with sessions (a pre/post study): the profile names
+    the session to read (fmri.session), and the expected files carry it."""
+    table = tmp_path / "participants.tsv"
+    table.write_text("participant_id\tresponder\n" + "".join(f"sub-{i:02d}\t{i % 2}\n" for i in range(1, 11)),
+                     encoding="utf-8")
+    (tmp_path / "dataset_description.json").write_text("{}", encoding="utf-8")
+    for index in range(1, 11):
+        for path in bold_paths(tmp_path, f"sub-{index:02d}", space="MNI152NLin2009cAsym", session="baseline").values():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
+    assert len(fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym", session="baseline")) == 10
+    assert "sub-01/ses-baseline/func/sub-01_ses-baseline_task-rest_space-MNI152NLin2009cAsym_desc-preproc_bold" in \
+        str(bold_paths(tmp_path, "sub-01", space="MNI152NLin2009cAsym", session="baseline")["bold"])
+    with pytest.raises(InputCheckError, match="sub-<label>/func/sub-<label>_task-rest"):  # no session given
+        fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
