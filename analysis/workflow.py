@@ -20,7 +20,7 @@ from . import paths
 from .atomic import swap_directory, write_text
 from .runtime import freeze_objects
 
-__all__ = ["load_config", "scaled_config", "cancel_scheduler_timers", "job_environment", "run_notebook", "stage_book", "publish",
+__all__ = ["load_config", "resolve_config", "scaled_config", "cancel_scheduler_timers", "job_environment", "run_notebook", "stage_book", "publish",
            "write_text_if_changed", "freeze_objects"]
 
 _BOOK_ROOT_FILES = ("_config.yml", "_toc.yml", "CITATION.cff")
@@ -29,6 +29,37 @@ _BOOK_ROOT_FILES = ("_config.yml", "_toc.yml", "CITATION.cff")
 def write_text_if_changed(path: str | Path, text: str) -> None:
     """Write ``text`` atomically; an unchanged file is left alone (see :func:`analysis.atomic.write_text`)."""
     write_text(path, text, if_changed=True)
+
+
+def resolve_config(config: dict) -> dict:
+    """The run's config with its claim parameters resolved: "{workdir}/..." for working files and
+    "{dti.participants}"-style references to the data paths (a profile states each path once), and
+    no planted-truth path for a modality run on real data. The workflow and the notebook tests read
+    claim parameters through this one function."""
+    import copy
+    import re
+
+    resolved = copy.deepcopy(config)
+
+    def lookup(match):
+        section, _, key = match.group(1).partition(".")
+        return str(resolved[section][key] if key else resolved[section])
+
+    def derive(value):
+        if isinstance(value, str):
+            return re.sub(r"\{([a-z_]+(?:\.[a-z_]+)?)\}", lookup, value)
+        if isinstance(value, list):
+            return [derive(item) for item in value]
+        if isinstance(value, dict):
+            return {key: derive(item) for key, item in value.items()}
+        return value
+
+    resolved["claims"] = derive(resolved.get("claims", {}))
+    for modality, claim, key in (("dti", "dti-neuroplasticity", "truth_path"),
+                                 ("fmri", "fmri-prediction", "latents_path")):
+        if resolved.get(modality, {}).get("mode") == "real" and claim in resolved["claims"]:
+            resolved["claims"][claim]["parameters"][key] = ""  # real derivatives have no planted truth
+    return resolved
 
 
 def load_config(path: str | Path) -> dict:

@@ -7,7 +7,7 @@ from analysis import paths
 from analysis.claims import VERDICTS, load_registry
 from analysis.claims.studies import SCENARIOS, run_study
 from analysis.results import write_results
-from analysis.workflow import load_config, run_notebook
+from analysis.workflow import load_config, resolve_config, run_notebook
 
 from .conftest import snakemake
 
@@ -40,7 +40,8 @@ def _small_studies(claim: str, folder, parameters: dict) -> None:
 
 @pytest.mark.parametrize("entry", CLAIMS, ids=[entry["id"] for entry in CLAIMS])
 def test_notebook_runs_and_is_deterministic(tmp_path, entry):
-    parameters = {**load_config(paths.CONFIG_DIR / "default.yaml")["claims"][entry["id"]]["parameters"],
+    config = resolve_config(load_config(paths.CONFIG_DIR / "default.yaml"))
+    parameters = {**config["claims"][entry["id"]]["parameters"],
                   **SMOKE_OVERRIDES.get(entry["id"], {})}
     if entry["id"] in SMOKE_STUDIES:
         _small_studies(entry["id"], tmp_path, parameters)

@@ -13,7 +13,7 @@ from analysis import paths
 from analysis.bids import bold_paths, dwi_paths
 from analysis.imaging.collect import collect_dti, collect_fmri
 from analysis.runtime import freeze_objects
-from analysis.workflow import cancel_scheduler_timers, job_environment
+from analysis.workflow import cancel_scheduler_timers, job_environment, resolve_config
 
 # The jobs' shell commands call `python -m analysis` and `jupyter-book`: they run from the
 # environment that runs Snakemake (its interpreter's folder first on PATH) with the Makefile's
@@ -30,29 +30,8 @@ validate(config, "../schemas/config.schema.yaml")  # unknown keys and wrong type
 WORK = config["workdir"]
 
 
-def derive_paths(value):
-    """Claim parameters name their files through the config: "{workdir}/..." for working files and
-    "{dti.participants}"-style references to the data paths, so that a profile states each path once."""
-    if isinstance(value, str):
-        import re
+config.update(resolve_config(config))  # claim parameters: {workdir} and data-path references resolved
 
-        def lookup(match):
-            section, _, key = match.group(1).partition(".")
-            return str(config[section][key] if key else config[section])
-
-        return re.sub(r"\{([a-z_]+(?:\.[a-z_]+)?)\}", lookup, value)
-    if isinstance(value, list):
-        return [derive_paths(item) for item in value]
-    if isinstance(value, dict):
-        return {key: derive_paths(item) for key, item in value.items()}
-    return value
-
-
-config["claims"] = derive_paths(config["claims"])
-# real derivatives have no planted truth: the chapters then skip their checks against it
-for modality, claim, key in (("dti", "dti-neuroplasticity", "truth_path"), ("fmri", "fmri-prediction", "latents_path")):
-    if config[modality]["mode"] == "real" and claim in config["claims"]:
-        config["claims"][claim]["parameters"][key] = ""
 
 # Where a run publishes: the default profile into _build/ and results/, any other profile into
 # _build/<profile>/ (html, pdf and results), so that it never overwrites the default book.
