@@ -182,7 +182,7 @@ def claim_output(args, parser, freeze) -> int:
     """Print ``<workdir>/results/<claim>.json``: what ``make claim`` forces to re-run (then the book is
     republished with it)."""
     from .claims import load_registry
-    from .workflow import load_config
+    from .build.workflow import load_config
 
     claims = [entry["id"] for entry in load_registry() if entry.get("notebook")]
     if args.claim not in claims:
@@ -208,7 +208,7 @@ def run_notebook(args, parser, freeze) -> int:
     import json
     import shutil
 
-    from .workflow import run_notebook as execute
+    from .build.workflow import run_notebook as execute
 
     parameters = json.loads(args.parameters)
     if not isinstance(parameters, dict):
@@ -220,7 +220,7 @@ def run_notebook(args, parser, freeze) -> int:
 
 
 def stage_book(args, parser, freeze) -> int:
-    from .workflow import stage_book as stage
+    from .build.workflow import stage_book as stage
 
     stage(Path(args.site))
     return 0
@@ -238,14 +238,14 @@ def scoreboard(args, parser, freeze) -> int:
 
 
 def data_dictionary(args, parser, freeze) -> int:
-    from .book_pages import data_dictionary_markdown
+    from .build.pages import data_dictionary_markdown
 
     _write(args.out, data_dictionary_markdown(Path(args.literature), Path(args.to_verify) if args.to_verify else None))
     return 0
 
 
 def reproducibility(args, parser, freeze) -> int:
-    from .book_pages import reproducibility_markdown
+    from .build.pages import reproducibility_markdown
 
     _write(args.out, reproducibility_markdown([Path(p) for p in args.notebooks], [Path(p) for p in args.data],
                                               [Path(p) for p in args.results]))
@@ -253,14 +253,14 @@ def reproducibility(args, parser, freeze) -> int:
 
 
 def cite_this(args, parser, freeze) -> int:
-    from .book_pages import cite_markdown
+    from .build.pages import cite_markdown
 
     _write(args.out, cite_markdown(Path(args.citation)))
     return 0
 
 
 def publish(args, parser, freeze) -> int:
-    from .workflow import publish as publish_build
+    from .build.workflow import publish as publish_build
 
     publish_build(Path(args.site_build), Path(args.pdf), Path(args.results_dir), build_dir=args.build_dir,
                   results_out=args.results_out)

@@ -29,7 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 # the analysis package is installed (pip install -e ., as make does)
 
-from analysis.workflow import load_config, scaled_config  # noqa: E402
+from analysis.build.workflow import load_config, scaled_config  # noqa: E402
 from benchmarks.run import BIN, ENV, _clear_dti_stage  # noqa: E402  (the benchmarks' job settings)
 
 

@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the analysis package is installed (pip install -e ., as make does)
 
 from analysis.paths import git_commit  # noqa: E402
-from analysis.workflow import JOB_SETTINGS, load_config, scaled_config  # noqa: E402
+from analysis.build.workflow import JOB_SETTINGS, load_config, scaled_config  # noqa: E402
 
 BIN = Path(sys.executable).parent
 # One BLAS/OpenMP thread in every measured process, as Snakemake gives its jobs (threads: 1): plain

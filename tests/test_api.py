@@ -21,7 +21,7 @@ def test_public_names_and_signatures():
 def test_cite_box_names_only_the_citation_file_authors_with_version_and_commit(tmp_path):
     import yaml
 
-    from analysis.book_pages import cite_markdown
+    from analysis.build.pages import cite_markdown
     from analysis import paths
 
     cff = yaml.safe_load((paths.ROOT / "CITATION.cff").read_text(encoding="utf-8"))

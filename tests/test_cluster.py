@@ -5,7 +5,7 @@ import pytest
 
 import yaml
 
-from analysis.workflow import load_config, scaled_config
+from analysis.build.workflow import load_config, scaled_config
 
 from .conftest import ROOT, snakemake
 

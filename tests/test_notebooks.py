@@ -7,7 +7,7 @@ from analysis import paths
 from analysis.claims import VERDICTS, load_registry
 from analysis.claims.studies import SCENARIOS, run_study
 from analysis.results import write_results
-from analysis.workflow import load_config, resolve_config, run_notebook
+from analysis.build.workflow import load_config, resolve_config, run_notebook
 
 from .conftest import snakemake
 

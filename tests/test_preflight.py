@@ -5,7 +5,7 @@ import yaml
 from analysis.bids import bold_paths, dwi_paths
 from analysis.io import DataValidationError
 from analysis.preflight import InputCheckError, dti_participants, fmri_participants
-from analysis.workflow import load_config
+from analysis.build.workflow import load_config
 
 from .conftest import ROOT, snakemake
 

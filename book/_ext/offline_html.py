@@ -38,7 +38,7 @@ def _version_in_footer(app, config):
     config.html_theme_options = options
 
 
-#: The built book's PDF, published beside the HTML's index page (see ``analysis.workflow.publish``).
+#: The built book's PDF, published beside the HTML's index page (see ``analysis.build.workflow.publish``).
 BOOK_PDF = "ketamine-trd.pdf"
 
 

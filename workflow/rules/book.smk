@@ -29,7 +29,7 @@ rule data_dictionary:
     input:
         literature=LITERATURE,
         to_verify=TO_VERIFY,
-        code=["analysis/schemas.py", "analysis/book_pages.py"],
+        code=["analysis/schemas.py", "analysis/build/pages.py"],
         check=f"{WORK}/checks/literature.ok",
     output:
         f"{SITE}/book/_generated/data-dictionary.md",
@@ -40,7 +40,7 @@ rule data_dictionary:
 rule cite_this:
     input:
         "CITATION.cff",
-        "analysis/book_pages.py",
+        "analysis/build/pages.py",
     output:
         f"{SITE}/book/_generated/cite-this.md",
     params:
@@ -55,7 +55,7 @@ rule reproducibility:
         results=RESULTS,
         data=[LITERATURE, TO_VERIFY, PROVENANCE, *LITERATURE_EXTRAS],
         requirements="requirements.txt",
-        code="analysis/book_pages.py",
+        code="analysis/build/pages.py",
     output:
         f"{SITE}/book/_generated/reproducibility.md",
     params:
@@ -107,7 +107,7 @@ rule pdf:
     log:
         f"{WORK}/logs/pdf.log",
     shell:
-        f"python -c 'from pathlib import Path; from analysis.workflow import write_pdf_config as write;"
+        f"python -c 'from pathlib import Path; from analysis.build.workflow import write_pdf_config as write;"
         f" write(Path(\"{SITE}/_config.yml\"), Path(\"{SITE}/_config_pdf.yml\"), Path(\"CITATION.cff\"))'"
         f" && jupyter-book build {SITE} --builder pdflatex --config {SITE}/_config_pdf.yml --warningiserror"
         " --keep-going > {log} 2>&1"

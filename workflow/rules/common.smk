@@ -13,7 +13,7 @@ from analysis import paths
 from analysis.bids import bold_paths, dwi_paths
 from analysis.imaging.collect import collect_dti, collect_fmri
 from analysis.runtime import freeze_objects
-from analysis.workflow import cancel_scheduler_timers, job_environment, resolve_config
+from analysis.build.workflow import cancel_scheduler_timers, job_environment, resolve_config
 
 # The jobs' shell commands call `python -m analysis` and `jupyter-book`: they run from the
 # environment that runs Snakemake (its interpreter's folder first on PATH) with the Makefile's

@@ -3,10 +3,11 @@ import re
 
 import yaml
 
-from analysis import __version__, book_pages
+from analysis import __version__
+from analysis.build import pages as book_pages
 from analysis.paths import git_commit
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 
 def test_one_version_for_package_and_citation():

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import workflow
+from analysis.build import workflow
 
-from .conftest import BIN, ROOT
+from ..conftest import BIN, ROOT
 
 
 def test_stage_book_copies_sources_but_not_claim_notebooks(tmp_path):
@@ -107,7 +107,7 @@ def test_jobs_run_from_snakemakes_environment_without_an_activated_venv(tmp_path
     jobs' `python -m analysis` must still be the venv's python (the system one lacks pandas)."""
     import subprocess
 
-    from .conftest import BIN, ROOT
+    from ..conftest import BIN, ROOT
 
     env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", str(tmp_path))}
     target = tmp_path / "work" / "checks" / "literature.ok"
@@ -126,7 +126,7 @@ def test_collect_step_runs_inside_snakemake_and_a_bad_batch_table_stops_the_run(
     Snakemake process per job. A bad per-batch table stops the run with its file, row and column."""
     import yaml
 
-    from .conftest import ROOT, snakemake
+    from ..conftest import ROOT, snakemake
 
     profile = yaml.safe_load((ROOT / "profiles" / "default" / "config.yaml").read_text(encoding="utf-8"))
     assert profile == {"force-use-threads": True}

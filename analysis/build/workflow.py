@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
-from .atomic import swap_directory, write_text
-from .runtime import freeze_objects
+from .. import paths
+from ..atomic import swap_directory, write_text
+from ..runtime import freeze_objects
 
 __all__ = ["load_config", "resolve_config", "scaled_config", "cancel_scheduler_timers", "job_environment", "run_notebook", "stage_book", "publish",
            "write_text_if_changed", "freeze_objects"]
@@ -242,7 +242,7 @@ def write_pdf_config(config: Path, target: Path, citation: Path | None = None) -
     sphinx = settings.setdefault("sphinx", {}).setdefault("config", {})
     sphinx["nb_remove_code_source"] = True
     if citation is not None:
-        from .book_pages import title_page_latex
+        from .pages import title_page_latex
 
         sphinx.setdefault("latex_elements", {})["maketitle"] = title_page_latex(citation)
     text = "# Generated from _config.yml for the PDF build (no notebook code in the PDF).\n" + yaml.safe_dump(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths
-from .results import sha256_file
-from .schemas import SCHEMAS
+from .. import paths
+from ..results import sha256_file
+from ..schemas import SCHEMAS
 
 __all__ = ["data_dictionary_markdown", "reproducibility_markdown", "cite_markdown", "title_page_latex", "KEY_PACKAGES"]
 
