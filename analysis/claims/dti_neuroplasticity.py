@@ -22,16 +22,12 @@ SCENARIOS = {"null": 0.0, "half": 0.5, "published": 1.0}
 
 def data_notice(description: dict, n_participants: int) -> str:
     """The notice at the top of the chapter: synthetic (with generator and seed) or real."""
-    if description.get("Synthetic"):
-        generator = (description.get("GeneratedBy") or [{}])[0]
-        return (f"**Synthetic data.** This chapter runs on a cohort of {n_participants} participants *generated* by "
-                f"`{generator.get('Name', '?')}` {generator.get('Version', '')} from seed "
-                f"{description.get('SimulationSeed')} to mirror the published design (ketamine vs saline, 2:1). "
-                "The trial's participant-level data are not public. The analysis is exactly the one an author "
-                "would run on real images, but its results say what the analysis can detect, not whether the "
-                "published finding is true.")
-    return (f"**Real data** ({description.get('Name', 'unnamed dataset')}, {n_participants} participants), "
-            "analysed with the same code as the synthetic default.")
+    from .verdicts import data_notice as notice
+
+    return notice(description, n_participants,
+                  "The cohort mirrors the published design (ketamine vs saline, 2:1); the trial's participant-level "
+                  "data are not public. The analysis is exactly the one an author would run on real images, but its "
+                  "results say what the analysis can detect, not whether the published finding is true.")
 
 
 def design_table(participants: pd.DataFrame) -> pd.DataFrame:

@@ -169,14 +169,13 @@ def verdict_markdown(assessment: dict) -> str:
 
 def data_notice(description: dict, n_participants: int) -> str:
     """Notice at the top of the chapter: synthetic (generator, seed, true accuracy) or real."""
-    if description.get("Synthetic"):
-        generator = (description.get("GeneratedBy") or [{}])[0]
-        return (f"**Synthetic data.** {n_participants} participants *generated* by `{generator.get('Name', '?')}` "
-                f"{generator.get('Version', '')} from seed {description.get('SimulationSeed')}, with a planted "
-                f"responder difference whose best achievable accuracy is {description.get('TrueAccuracy'):.0%}. "
-                "No real participant is in this chapter; it tests the analysis, not the claim.")
-    return (f"**Real data** ({description.get('Name', 'unnamed dataset')}, {n_participants} participants), "
-            "analysed with the same code as the synthetic default.")
+    from .verdicts import data_notice as notice
+
+    accuracy = description.get("TrueAccuracy")
+    return notice(description, n_participants,
+                  (f"It has a planted responder difference whose best achievable accuracy is {accuracy:.0%}. "
+                   if accuracy is not None else "")
+                  + "No real participant is in this chapter; it tests the analysis, not the claim.")
 
 
 def studies_markdown(studies: list[dict]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["REPRODUCED", "PARTLY", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_TESTABLE", "DATA_VERDICTS", "VERDICTS",
+__all__ = ["data_notice", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_TESTABLE", "DATA_VERDICTS", "VERDICTS",
            "TRACEABLE", "NOT_TRACEABLE", "MISATTRIBUTED", "SOURCE_CHECKS", "NOT_YET_ANALYSED", "DEFINITIONS",
            "OVERALL_RULE", "judge_point", "judge_range", "judge_direction", "subclaim", "overall_verdict",
            "overall_source_check"]
@@ -193,3 +193,15 @@ def overall_source_check(checks: list[str | None]) -> str | None:
         if check not in SOURCE_CHECKS:
             raise ValueError(f"source check {check!r} is not one of {list(SOURCE_CHECKS)}")
     return max(present, key=SOURCE_CHECKS.index) if present else None
+
+
+def data_notice(description: dict, n_participants: int, synthetic_text: str) -> str:
+    """The notice at the top of an imaging chapter, from its dataset's ``dataset_description.json``:
+    "Synthetic data." with the generator, its version and seed, then ``synthetic_text`` (what the
+    chapter's synthetic cohort mirrors and cannot show); or "Real data" with the dataset's name."""
+    if description.get("Synthetic"):
+        generator = (description.get("GeneratedBy") or [{}])[0]
+        return (f"**Synthetic data.** {n_participants} participants *generated* by `{generator.get('Name', '?')}` "
+                f"{generator.get('Version', '')} from seed {description.get('SimulationSeed')}. {synthetic_text}")
+    return (f"**Real data** ({description.get('Name', 'unnamed dataset')}, {n_participants} participants), "
+            "analysed with the same code as the synthetic default.")

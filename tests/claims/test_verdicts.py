@@ -82,3 +82,17 @@ def test_overall_source_check_keeps_the_most_serious():
 def test_every_word_is_defined_once():
     assert set(v.DEFINITIONS) == set(v.VERDICTS) | set(v.SOURCE_CHECKS)
     assert len(set(v.VERDICTS)) == 5
+
+
+def test_data_notice_says_synthetic_or_real():
+    from analysis.claims.dti_neuroplasticity import data_notice as dti_notice
+    from analysis.claims.fmri_prediction import data_notice as fmri_notice
+
+    synthetic = {"Synthetic": True, "GeneratedBy": [{"Name": "gen", "Version": "1.0"}], "SimulationSeed": 7,
+                 "TrueAccuracy": 0.7}
+    assert dti_notice(synthetic, 98).startswith("**Synthetic data.** 98 participants *generated* by `gen` 1.0 from seed 7.")
+    assert "not whether the published finding is true" in dti_notice(synthetic, 98)
+    assert "best achievable accuracy is 70%" in fmri_notice(synthetic, 100)
+    real = {"Name": "NIMH ketamine study"}
+    assert dti_notice(real, 10) == fmri_notice(real, 10).replace("10", "10")  # the same words for real data
+    assert dti_notice(real, 10).startswith("**Real data** (NIMH ketamine study, 10 participants)")
