@@ -81,14 +81,15 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def measure(command: list[str], *, cwd: Path = ROOT, check: bool = True) -> dict:
-    """Run a command; return wall seconds, the peak RSS (MB) of its largest process and its output."""
+def measure(command: list[str], *, cwd: Path = ROOT, check: bool = True, env: dict | None = None) -> dict:
+    """Run a command (in ``env``, default ENV); return wall seconds, the peak RSS (MB) of its largest
+    process and its output."""
     with tempfile.TemporaryDirectory() as scratch:
         rss_file = Path(scratch) / "maxrss"
         start = time.perf_counter()
         with tempfile.TemporaryFile("w+") as stream:
             process = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(rss_file), *command], cwd=cwd,
-                                     env=ENV, stdout=stream, stderr=subprocess.STDOUT, text=True)
+                                     env=ENV if env is None else env, stdout=stream, stderr=subprocess.STDOUT, text=True)
             seconds = time.perf_counter() - start
             stream.seek(0)
             output = stream.read()
@@ -101,8 +102,8 @@ def measure(command: list[str], *, cwd: Path = ROOT, check: bool = True) -> dict
             "returncode": process.returncode}
 
 
-def snakemake(cwd: Path, *args: str, cores: int = 2, check: bool = True) -> dict:
-    return measure([str(BIN / "snakemake"), "--cores", str(cores), *args], cwd=cwd, check=check)
+def snakemake(cwd: Path, *args: str, cores: int = 2, check: bool = True, env: dict | None = None) -> dict:
+    return measure([str(BIN / "snakemake"), "--cores", str(cores), *args], cwd=cwd, check=check, env=env)
 
 
 def executed_claims(output: str) -> list[str]:
@@ -230,16 +231,16 @@ def _clear_fmri_stage(directory: Path) -> None:
     shutil.rmtree(directory / ".work" / "fmri", ignore_errors=True)
 
 
-def time_stage(checkout: Path, config: Path, target: str, clear, cores: int) -> float:
+def time_stage(checkout: Path, config: Path, target: str, clear, cores: int, env: dict | None = None) -> float:
     """Wall seconds of one stage: clear its outputs, then let Snakemake rebuild `target`."""
     clear(config.parent)
-    return snakemake(checkout, f"--configfile={config}", target, cores=cores)["seconds"]
+    return snakemake(checkout, f"--configfile={config}", target, cores=cores, env=env)["seconds"]
 
 
-def time_noop(checkout: Path, config: Path, target: str, cores: int) -> float:
+def time_noop(checkout: Path, config: Path, target: str, cores: int, env: dict | None = None) -> float:
     """Wall seconds of the same ``snakemake`` command with nothing to do: the engine's own cost
     (start-up, parsing the Snakefile, building and checking the job graph)."""
-    run = snakemake(checkout, f"--configfile={config}", target, cores=cores)
+    run = snakemake(checkout, f"--configfile={config}", target, cores=cores, env=env)
     if "Nothing to be done" not in run["output"]:
         raise RuntimeError(f"expected a no-op run of {target}, but Snakemake ran jobs:\n{run['output'][-2000:]}")
     return run["seconds"]
@@ -580,6 +581,8 @@ def main(argv: list[str] | None = None) -> int:
         # .snakemake/ metadata included) is written into this checkout and the commit says what ran
         checkout = scratch / "checkout"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(checkout)], check=True)
+        # the clone's package, not this checkout's editable install, is what every command imports
+        ENV["PYTHONPATH"] = str(checkout)
         if "build" in cases:
             report["build"] = bench_build(scratch)
         if "dti" in cases:
