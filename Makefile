@@ -10,11 +10,9 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
 export PATH := $(BIN):$(PATH)
-export PYTHONHASHSEED := 0
-export MPLBACKEND := module://matplotlib_inline.backend_inline
 SNAKEMAKE := snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --rerun-incomplete
 
-.PHONY: book test test-fast bench profile claim dry-run clean freeze sysdeps venv help
+.PHONY: book test test-fast bench profile claim dry-run worked-example clean freeze sysdeps venv help
 
 help:
 	@echo "make book    build data, notebooks, HTML and PDF into _build/ (CONFIG=$(CONFIG))"
@@ -22,6 +20,7 @@ help:
 	@echo "make test-fast  unit and API tests only (no workflow runs, no book build)"
 	@echo "make claim CLAIM=response-rates   re-execute one claim notebook"
 	@echo "make dry-run show what the workflow would run and why"
+	@echo "make worked-example  real DWI (dipy's small_64D) in QSIPrep's layout, invented scores: its own book in _build/worked-example/"
 	@echo "make profile pyinstrument reports of the imaging jobs into benchmarks/results/profiles/"
 	@echo "make venv    create .venv with the pinned Python packages only (e.g. on a cluster login node)"
 	@echo "make bench   measure build and stage performance (about 40 min); BENCH_ARGS=--quick for a short run"
@@ -48,6 +47,10 @@ claim: $(STAMP)
 	echo "re-executing $(CLAIM) and republishing the book"; \
 	$(SNAKEMAKE) --forcerun $$target
 
+worked-example: $(STAMP) sysdeps
+	$(BIN)/python scripts/worked_example.py
+	$(MAKE) book CONFIG=config/worked-example.yaml
+
 dry-run: $(STAMP)
 	$(SNAKEMAKE) --dry-run
 
@@ -69,4 +72,4 @@ freeze: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^pip==' > requirements.txt.new
 
 clean:
-	rm -rf .work _build results .snakemake
+	rm -rf .work .work-* _build results .snakemake examples

@@ -121,6 +121,7 @@ def _add_imaging_commands(commands) -> None:
     discover.add_argument("--space", default="T1w")
     discover.add_argument("--entities", default="{}", help="JSON object of BIDS entities to choose (acq, dir, run)")
     discover.add_argument("--out", required=True)
+    discover.add_argument("--inventory", help="also write every DWI on disk: used or not, orientation, voxel size")
 
     roi = commands.add_parser("dti-roi")
     roi.add_argument("--manifest", required=True)
@@ -296,11 +297,13 @@ def discover_dti(args, parser, freeze) -> int:
 
     try:
         participants = read_participants(args.participants)
-        manifest = discover_dwi(args.root, participants["participant_id"].tolist(), space=args.space,
-                                entities=json.loads(args.entities))
+        manifest, inventory = discover_dwi(args.root, participants["participant_id"].tolist(), space=args.space,
+                                           entities=json.loads(args.entities), inventory=True)
     except (ImagingInputError, DataValidationError) as error:
         return _error(error)
     _write(args.out, manifest.to_csv(sep="\t", index=False))
+    if args.inventory:
+        _write(args.inventory, inventory.to_csv(sep="\t", index=False))
     return 0
 
 

@@ -50,6 +50,17 @@ class DataValidationError(ValueError):
         super().__init__(f"{len(self.problems)} problem(s) in the input data:\n{shown}{more}")
 
 
+def _lower_first(text: str) -> str:
+    """A description inside a sentence: its first letter lowered, unless it starts an acronym, and
+    no full stop at its end.
+
+    >>> _lower_first("Mean diffusivity."), _lower_first("BIDS participant label.")
+    ('mean diffusivity', 'BIDS participant label')
+    """
+    text = text.rstrip(".")
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
 def _is_blank(value) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
 
@@ -85,8 +96,8 @@ def validate_table(frame: pd.DataFrame, schema: Schema, *, file: str) -> tuple[p
             where = dict(file=file, row=row, column=column.name, key=key)
             if _is_blank(raw):
                 if column.required:
-                    problems.append(ValidationProblem(message=f"is empty; expected {column.description[0].lower()}"
-                                                      f"{column.description[1:]}", **where))
+                    problems.append(ValidationProblem(message=f"is empty; expected {_lower_first(column.description)}",
+                                                      **where))
                 values.append(None)
                 continue
             text = str(raw).strip()
@@ -116,8 +127,8 @@ def validate_table(frame: pd.DataFrame, schema: Schema, *, file: str) -> tuple[p
                     message=f"unknown value {text!r}; expected one of {list(column.allowed)}", **where))
             if column.pattern and not re.fullmatch(column.pattern, text):
                 problems.append(ValidationProblem(
-                    message=f"{text!r} does not look right; expected {column.description[0].lower()}"
-                            f"{column.description[1:]} (pattern {column.pattern})", **where))
+                    message=f"{text!r} does not look right; expected {_lower_first(column.description)} "
+                            f"(pattern {column.pattern})", **where))
             values.append(value)
         typed[column.name] = values
     result = pd.DataFrame(typed, columns=schema.names)

@@ -8,7 +8,7 @@ from pathlib import Path
 from .bids import bold_paths, dwi_paths
 from .io import DataValidationError
 
-__all__ = ["InputCheckError", "dti_participants", "fmri_participants"]
+__all__ = ["InputCheckError", "dti_participants", "dti_spaces", "fmri_participants"]
 
 #: at most this many missing files are listed in one message (the count says how many there are)
 LISTED = 12
@@ -59,6 +59,38 @@ def dti_participants(root, participants, sessions, *, space: str, entities: dict
             missing, root, f"sub-<label>/ses-<session>/dwi/sub-<label>_ses-<session>_space-{space}_desc-preproc_dwi"
                            ".nii.gz (+ .bval, .bvec) and ..._desc-brain_mask.nii.gz"))
     return ids
+
+
+def dti_spaces(root, participants: list[str], sessions, atlas, *, space: str, entities: dict | None = None) -> None:
+    """Check, from the image headers alone (no voxels are read), that the atlas and every brain
+    mask share the grid and voxel-to-world matrix of the DWI they are read with: an atlas in
+    another space would give numbers from the wrong voxels. Every mismatch is listed, with both
+    matrices and how to resample."""
+    import nibabel as nib
+
+    from .spatial import space_mismatch
+
+    atlas_header = nib.load(str(_require(atlas, "dti.atlas (the atlas on the DWI grid)")))
+    problems: dict[str, list] = {}  # per image checked: the first message and how many DWIs it misfits
+    for participant in participants:
+        for session in sessions:
+            files = dwi_paths(root, participant, session, space=space, entities=entities)
+            try:
+                dwi = nib.load(str(files["dwi"]))
+                mask = nib.load(str(files["mask"]))
+            except Exception as error:  # nibabel raises many types for unreadable headers
+                problems[f"{participant} {session}"] = [f"participant {participant}, session {session}: cannot read "
+                                                        f"the image header ({type(error).__name__}: {error})", 1]
+                continue
+            for what, name, image in (("atlas", str(atlas), atlas_header), ("brain mask", str(files["mask"]), mask)):
+                problem = space_mismatch(what, name, image.shape, image.affine, str(files["dwi"]), dwi.shape, dwi.affine)
+                if problem:
+                    problems.setdefault(name, [problem, 0])[1] += 1
+    if problems:
+        messages = [message + (f"\n(the same for {count - 1} other DWI images)" if count > 1 else "")
+                    for message, count in problems.values()]
+        listed = "\n".join(messages[:LISTED]) + (f"\n... and {len(messages) - LISTED} more" if len(messages) > LISTED else "")
+        raise InputCheckError(f"{len(messages)} image(s) not in the space of their DWI:\n{listed}")
 
 
 def fmri_participants(root, participants, *, space: str, session: str | None = None) -> list[str]:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .claims.verdicts import DATA_KIND_KEY, DATA_KINDS
 from .plotting import save_figure
 
-__all__ = ["glue_number", "glue_markdown", "glue_figure", "interactive_html", "markdown_table"]
+__all__ = ["glue_number", "glue_markdown", "glue_data_kind", "glue_figure", "interactive_html", "markdown_table",
+           "DATA_KIND_KEY"]
 
 
 def _glue(name, value):
@@ -29,6 +31,15 @@ def glue_number(name: str, value) -> None:
         raise TypeError(f"{name}: glue a number, not a boolean")
     plain = int(value) if isinstance(value, (int, np.integer)) else float(value)
     _glue(name, plain)
+
+
+def glue_data_kind(kind: str) -> None:
+    """Record the notebook's data kind (``synthetic``, ``demonstration`` or ``real``; see
+    :func:`analysis.claims.verdicts.data_kind`): markdown cells tagged ``only-<kind>`` of another
+    kind are left out of the book."""
+    if kind not in DATA_KINDS:
+        raise ValueError(f"data kind must be one of {list(DATA_KINDS)}, got {kind!r}")
+    _glue(DATA_KIND_KEY, kind)
 
 
 def glue_markdown(name: str, text: str) -> None:

@@ -299,6 +299,28 @@ def _prediction_section(prediction: dict, figure_dir: Path) -> list[str]:
             "permutations for the p-value" + _permutation_cost(runs) + ".", "```", ""]
 
 
+def _workarounds_section(comparison: dict) -> list[str]:
+    """Each speed workaround against the same code without it (benchmarks/compare.py), and the
+    decision its rule gives."""
+    before = comparison["before"]
+    names = {"dti_stage_s": "DTI stage", "noop_s": "no-op run", "fmri_stage_s": "fMRI stage"}
+    lines = ["## Speed workarounds, with and without", "",
+             f"The rule, stated before the measurements: a workaround stays only if removing it makes one of these "
+             f"measures at least {100 * comparison['threshold']:.0f}% slower: the DTI stage, a no-op run of the same "
+             f"command (the engine's start-up, which every build pays) and the fMRI stage, each a whole `snakemake` "
+             f"run on {comparison['cores']} cores at n = {comparison['n_participants']}, the median of "
+             f"{comparison['repeats']} runs taken in turn with the other versions.", "",
+             ":::{list-table} Median seconds with every workaround, and without each one (change against with).",
+             ":header-rows: 1", ":name: tab-bench-workarounds", "",
+             "* - Version", *[f"  - {name} (s)" for name in names.values()], "  - Decision",
+             "* - With every workaround", *[f"  - {before['median_s'][key]:.2f}" for key in names], "  - -"]
+    for row in comparison["after"]:
+        lines += [f"* - Without: {row['label']}",
+                  *[f"  - {row['median_s'][key]:.2f} ({100 * row['change_vs_before'][key]:+.0f}%)" for key in names],
+                  "  - " + ("kept" if row["keeps_workaround"] else "removed")]
+    return lines + [":::", ""]
+
+
 def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
     """The appendix page: targets met or not, build times, stage throughput, scaling figures."""
     lines = ["(benchmarks)=", "# Performance benchmarks", ""]
@@ -327,6 +349,8 @@ def benchmarks_markdown(report_json: Path | None, figure_dir: Path) -> str:
         lines += _scaling_section(report["scaling"], targets, figure_dir)
     if report.get("prediction"):
         lines += _prediction_section(report["prediction"], figure_dir)
+    if report.get("workarounds"):
+        lines += _workarounds_section(report["workarounds"])
     return "\n".join(lines)
 
 

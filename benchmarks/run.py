@@ -50,14 +50,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # the analysis package is installed (pip install -e ., as make does)
 
 from analysis.paths import git_commit  # noqa: E402
-from analysis.build.workflow import JOB_SETTINGS, load_config, scaled_config  # noqa: E402
+from analysis.build.workflow import job_environment, load_config, scaled_config  # noqa: E402
 
 BIN = Path(sys.executable).parent
 # One BLAS/OpenMP thread in every measured process, as Snakemake gives its jobs (threads: 1): plain
 # dipy is then single-core as well as single-process (with the libraries' default of a thread per
 # core it used both cores, and ran about 8% slower on 1.5-mm images), and the 1-core runs use one.
-ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", **JOB_SETTINGS,
-           OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+ENV = dict(job_environment(os.environ, sys.executable), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 TARGETS = {"cold_build_s": 600, "noop_rebuild_s": 15, "parallel_speedup": 1.8, "peak_memory_mb_at_800": 4096,
            "dti_throughput_ratio": 1.0, "simulation_studies_s": 300}
 

@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from analysis.build.workflow import job_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# the tests, the notebooks they execute and the workflows they start run with the jobs' settings
+os.environ.update(job_environment(os.environ, sys.executable))
 LITERATURE_COLUMNS = ("study_key,trial_id,first_author,year,title_short,journal,design,population,route,drug,dose,arm,"
                       "arm_role,outcome,timepoint,timepoint_class,scale,definition,n,events,reported_percent,"
                       "count_source,doi,pmid,pmcid,registry_id,source_url,source_type,quote,status,notes").split(",")
@@ -56,7 +60,7 @@ def valid_rows() -> list[dict]:
 
 
 def snakemake(*args: str, cwd: Path = ROOT, check: bool = False, timeout: int = 1800) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", PYTHONHASHSEED="0")
+    env = dict(os.environ)
     env.pop("KTRD_ROOT", None)
     env.pop("KTRD_WORKDIR", None)
     return subprocess.run([str(BIN / "snakemake"), "--cores", "2", *args], cwd=cwd, env=env, capture_output=True,

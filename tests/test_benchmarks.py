@@ -199,3 +199,39 @@ def test_benchmarks_page_survives_a_partial_report(tmp_path):
     text = _page().benchmarks_markdown(path, tmp_path / "figures")
     assert "  - - (7.0)" in text and "1.75x" in text and "  - not met" in text
     assert "Scaling with cohort size" not in text  # not measured, not shown
+
+
+def _compare():
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # compare.py imports run.py beside it
+    try:
+        spec = importlib.util.spec_from_file_location("bench_compare", ROOT / "benchmarks" / "compare.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return module
+
+
+def test_workaround_rule_and_its_page_section(tmp_path):
+    """The 10% rule: a workaround stays when removing it slows any measure by 10% or more (medians of
+    the samples); the page shows every median, the change and the decision."""
+    compare = _compare()
+
+    def run(revision, dti, noop, fmri):
+        return {"revision": revision, "commit": "0123456789abcdef",
+                "samples": {"dti_stage_s": dti, "noop_s": noop, "fmri_stage_s": fmri}}
+
+    runs = [run("main", [8.0, 9.0, 100.0], [2.0, 2.0, 2.0], [20.0, 21.0, 22.0]),
+            run("no-isal", [8.6, 9.5, 9.5], [2.0, 2.1, 2.0], [20.0, 21.0, 22.0]),  # +5.6%: removed
+            run("no-freeze", [9.9, 9.9, 9.0], [2.0, 2.0, 2.0], [21.0, 21.0, 23.0])]  # +10%: kept
+    result = compare.summary(runs, {"no-isal": "nib.load instead of ISA-L"}, 98, 3)
+    first, second = result["after"]
+    assert result["before"]["median_s"]["dti_stage_s"] == 9.0  # a median, so the 100-s outlier does not count
+    assert first["change_vs_before"]["dti_stage_s"] == pytest.approx(0.0556, abs=1e-4)
+    assert not first["keeps_workaround"] and second["keeps_workaround"]
+    report = tmp_path / "benchmarks.json"
+    report.write_text(json.dumps({"machine": {"cpus": 2}, "commit": "0123456789abcdef", "workarounds": result}))
+    text = _page().benchmarks_markdown(report, tmp_path / "figures")
+    assert "## Speed workarounds, with and without" in text and "at least 10% slower" in text
+    assert "* - Without: nib.load instead of ISA-L" in text and "  - 9.50 (+6%)" in text
+    assert text.count("  - removed") == 1 and text.count("  - kept") == 1

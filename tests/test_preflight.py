@@ -1,10 +1,12 @@
 """Checks before any job: a missing participant, session or file is an error that names it."""
+import nibabel as nib
+import numpy as np
 import pytest
 import yaml
 
 from analysis.bids import bold_paths, dwi_paths
 from analysis.io import DataValidationError
-from analysis.preflight import InputCheckError, dti_participants, fmri_participants
+from analysis.preflight import InputCheckError, dti_participants, dti_spaces, fmri_participants
 from analysis.build.workflow import load_config
 
 from .conftest import ROOT, snakemake
@@ -22,8 +24,20 @@ def _dti_layout(root, participants, *, skip=(), arms=None):
             for kind, path in dwi_paths(root, participant, session, space="ACPC").items():
                 if (participant, session, kind) not in skip:
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(b"")
+                    if kind in ("dwi", "mask"):  # tiny real NIfTI files: their headers are checked
+                        shape = (2, 2, 2, 7) if kind == "dwi" else (2, 2, 2)
+                        nib.save(nib.Nifti1Image(np.zeros(shape, np.int16), AFFINE), path)
+                    else:
+                        path.write_bytes(b"")
     return root / "participants.tsv"
+
+
+AFFINE = np.diag([2.0, 2.0, 2.0, 1.0])
+
+
+def _atlas(path, affine=AFFINE, shape=(2, 2, 2)):
+    nib.save(nib.Nifti1Image(np.ones(shape, np.int16), affine), path)
+    return path
 
 
 EIGHT = [f"sub-{index:02d}" for index in range(1, 9)]
@@ -47,6 +61,27 @@ def test_a_missing_session_names_participant_session_and_file(tmp_path):
     message = str(error.value)
     assert "2 input file(s)" in message and "participant sub-02, session post: expected" in message
     assert "sub-02_ses-post_space-ACPC_desc-preproc_dwi.nii.gz" in message
+
+
+def test_an_atlas_or_mask_in_another_space_is_refused_before_any_job(tmp_path):
+    """Headers only: an atlas shifted 50 mm, flipped, or on another grid, and a mask off its DWI,
+    are each named with both matrices and the fix; an atlas on the DWI's grid passes."""
+    _dti_layout(tmp_path, EIGHT)
+    dti_spaces(tmp_path, EIGHT, ["pre", "post"], _atlas(tmp_path / "atlas.nii.gz"), space="ACPC")
+    shifted = AFFINE.copy()
+    shifted[:3, 3] += 50
+    for atlas, expected in ((_atlas(tmp_path / "shifted.nii.gz", shifted), "but not its position in space"),
+                            (_atlas(tmp_path / "flipped.nii.gz", np.diag([-2.0, 2, 2, 1])), "orientation LAS"),
+                            (_atlas(tmp_path / "grid.nii.gz", shape=(3, 2, 2)), "grid (3, 2, 2) differs")):
+        with pytest.raises(InputCheckError) as error:
+            dti_spaces(tmp_path, EIGHT, ["pre", "post"], atlas, space="ACPC")
+        message = str(error.value)
+        assert "1 image(s) not in the space of their DWI" in message and expected in message
+        assert str(atlas) in message and "resample_to_img" in message
+    mask = dwi_paths(tmp_path, "sub-03", "post", space="ACPC")["mask"]
+    nib.save(nib.Nifti1Image(np.ones((2, 2, 2), np.uint8), shifted), mask)
+    with pytest.raises(InputCheckError, match="sub-03_ses-post_space-ACPC_desc-brain_mask.nii.gz: the brain mask"):
+        dti_spaces(tmp_path, EIGHT, ["pre", "post"], tmp_path / "atlas.nii.gz", space="ACPC")
 
 
 def test_a_wrong_root_or_table_path_is_named(tmp_path):
@@ -105,8 +140,8 @@ def test_a_profile_of_only_the_users_choices_plans_its_own_book(tmp_path):
     whole book into its own staging folder and publishes into _build/<profile>/, with no planted
     truth for the real cohort."""
     table = _dti_layout(tmp_path, EIGHT)
-    for name in ("atlas_dseg.nii.gz", "atlas_dseg.tsv"):
-        (tmp_path / name).write_bytes(b"")
+    _atlas(tmp_path / "atlas_dseg.nii.gz")
+    (tmp_path / "atlas_dseg.tsv").write_bytes(b"")
     profile = {"profile": "mine", "workdir": str(tmp_path / "work"),
                "dti": {"mode": "real", "root": str(tmp_path), "participants": str(table), "space": "ACPC",
                        "atlas": str(tmp_path / "atlas_dseg.nii.gz"), "atlas_labels": str(tmp_path / "atlas_dseg.tsv")}}

@@ -11,7 +11,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import yaml
@@ -20,7 +19,7 @@ from .. import paths
 from ..atomic import swap_directory, write_text
 from ..runtime import freeze_objects
 
-__all__ = ["load_config", "resolve_config", "scaled_config", "cancel_scheduler_timers", "job_environment", "run_notebook", "stage_book", "publish",
+__all__ = ["load_config", "config_problems", "resolve_config", "scaled_config", "job_environment", "run_notebook", "stage_book", "publish",
            "write_text_if_changed", "freeze_objects"]
 
 _BOOK_ROOT_FILES = ("_config.yml", "_toc.yml", "CITATION.cff")
@@ -29,6 +28,32 @@ _BOOK_ROOT_FILES = ("_config.yml", "_toc.yml", "CITATION.cff")
 def write_text_if_changed(path: str | Path, text: str) -> None:
     """Write ``text`` atomically; an unchanged file is left alone (see :func:`analysis.atomic.write_text`)."""
     write_text(path, text, if_changed=True)
+
+
+def config_problems(config: dict, schema_path: str | Path) -> list[str]:
+    """Every way the merged run profile breaks the workflow's JSON schema, one line each, named by
+    its key path (e.g. ``dti: 'atlass' is not a known key; known: ...``), in key order.
+
+    >>> schema = {"type": "object", "additionalProperties": False, "properties": {"n": {"type": "integer"}}}
+    >>> import json, tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+    ...     _ = file.write(json.dumps(schema))
+    >>> config_problems({"n": "x", "m": 1}, file.name)
+    ["(top level): 'm' is not a known key; known: n", "n: 'x' is not of type 'integer'"]
+    """
+    import jsonschema
+
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    problems = []
+    for error in jsonschema.Draft7Validator(schema).iter_errors(config):
+        where = ": ".join(str(part) for part in error.absolute_path) or "(top level)"
+        if error.validator == "additionalProperties":
+            known = ", ".join(sorted(error.schema.get("properties", {})))
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            problems += [f"{where}: {key!r} is not a known key; known: {known}" for key in unknown]
+        else:
+            problems.append(f"{where}: {error.message}")
+    return sorted(problems)
 
 
 def resolve_config(config: dict) -> dict:
@@ -99,32 +124,6 @@ def job_environment(environ, executable: str) -> dict[str, str]:
     return result
 
 
-def cancel_scheduler_timers() -> int:
-    """Cancel the pending ``threading.Timer`` threads of this process; return how many.
-
-    Called from the Snakefile's ``onsuccess``/``onerror`` hooks. Snakemake's job-rate limiter
-    (``--max-jobs-per-timespan``, default ``100/1s``) arms a 1-second timer after every
-    scheduling round, and Python waits for non-daemon threads before it exits, so every run that
-    executed a job ended 0.7-1 s after its last job (measured with Snakemake 9.27). When the hooks
-    run, scheduling is over and the timers have nothing left to wake.
-
-    Examples
-    --------
-    >>> timer = threading.Timer(60, print)
-    >>> timer.start()
-    >>> cancel_scheduler_timers() >= 1
-    True
-    >>> timer.join(5); timer.is_alive()
-    False
-    """
-    cancelled = 0
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer) and thread.is_alive():
-            thread.cancel()
-            cancelled += 1
-    return cancelled
-
-
 def scaled_config(base: dict, n_participants: int, root: str | Path) -> dict:
     """A run profile like ``base`` with synthetic cohorts of ``n_participants`` each, whose
     generated data and staging folder live under ``root`` (for benchmarks and scale tests).
@@ -184,19 +183,40 @@ def run_notebook(source: Path, output: Path, parameters: dict, *, failed_dir: Pa
         shutil.move(temporary, kept)
         print(f"error: executing {source} failed; the partly executed notebook is {kept}", file=sys.stderr)
         raise
-    _hide_parameter_cells(Path(temporary))
+    _select_cells(Path(temporary))
     os.replace(temporary, output)
 
 
-def _hide_parameter_cells(notebook_path: Path) -> None:
-    """Readers never see the run's parameters (working paths): the ``parameters`` cell and the one
-    papermill injects get the ``remove-cell`` tag. They stay in the notebook file for re-execution."""
+def glued_value(notebook, name: str) -> str | None:
+    """The plain-text value glued under ``name`` in an executed notebook (None if not glued)."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("metadata", {}).get("scrapbook", {}).get("name") == name:
+                text = output["data"].get("application/papermill.record/text/plain", "")
+                return text.strip("'\"")
+    return None
+
+
+def _select_cells(notebook_path: Path) -> None:
+    """Readers see what their run's data make true, and never the run's parameters:
+
+    - the ``parameters`` cell and the one papermill injects get the ``remove-cell`` tag (they stay
+      in the notebook file for re-execution);
+    - a cell tagged ``only-<kind>`` (``only-synthetic``, ``only-demonstration``, ``only-real``; a
+      cell may have several) is removed unless the notebook glued that kind under
+      :data:`analysis.claims.verdicts.DATA_KIND_KEY`: a synthetic run keeps the generator's calibration and the shortcut
+      check, a real run keeps its own wording."""
     import nbformat
 
     notebook = nbformat.read(str(notebook_path), as_version=4)
+    from ..claims.verdicts import DATA_KIND_KEY
+
+    kind = glued_value(notebook, DATA_KIND_KEY)
     for cell in notebook.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
+        only = [tag.removeprefix("only-") for tag in tags if tag.startswith("only-")]
+        hide = "parameters" in tags or "injected-parameters" in tags or (only and kind not in only)
+        if hide and "remove-cell" not in tags:
             tags.append("remove-cell")
     nbformat.write(notebook, str(notebook_path))
 

@@ -11,7 +11,7 @@ import pandas as pd
 from ..schemas import DTI_ROI_LABELS
 from . import verdicts as v
 
-__all__ = ["data_notice", "design_table", "evaluate_findings", "finding_table",
+__all__ = ["data_notice", "design_table", "inventory_markdown", "evaluate_findings", "finding_table",
            "assess_claim", "scale_effects", "simulate_trial_tests", "operating_characteristics",
            "summarize_operating_characteristics", "true_cell_values", "operating_table", "operating_markdown",
            "verdict_markdown", "shortcut_check", "SCENARIOS"]
@@ -21,13 +21,44 @@ SCENARIOS = {"null": 0.0, "half": 0.5, "published": 1.0}
 
 
 def data_notice(description: dict, n_participants: int) -> str:
-    """The notice at the top of the chapter: synthetic (with generator and seed) or real."""
+    """The notice at the top of the chapter: synthetic (with generator and seed), demonstration or real."""
     from .verdicts import data_notice as notice
 
     return notice(description, n_participants,
                   "The cohort mirrors the published design (ketamine vs saline, 2:1); the trial's participant-level "
                   "data are not public. The analysis is exactly the one an author would run on real images, but its "
                   "results say what the analysis can detect, not whether the published finding is true.")
+
+
+def inventory_markdown(inventory: pd.DataFrame) -> str:
+    """What the images on disk were, in one or two sentences for the quality-control section: their
+    orientation, voxel size and grid (each distinct value, with how many sessions have it), and the
+    participants and sessions found on disk that the run did not use (healthy controls or other
+    visits: listed, not errors).
+
+    >>> table = pd.DataFrame({"participant_id": ["sub-01", "sub-01", "sub-99"], "session": ["pre", "post", "pre"],
+    ...                       "used": ["yes", "yes", "no: not in the participants table"], "orientation": "LAS",
+    ...                       "voxel_size_mm": "2 x 2 x 2", "grid": "10 x 10 x 10", "n_volumes": 49})
+    >>> print(inventory_markdown(table))
+    The 2 diffusion images analysed are stored in LAS orientation with 2 x 2 x 2 mm voxels on a 10 x 10 x 10 grid. Found on disk but not used: sub-99 (session pre; not in the participants table).
+    """
+    used = inventory[inventory["used"] == "yes"]
+
+    def values(column: str, unit: str = "") -> str:
+        counts = used[column].value_counts()
+        if len(counts) == 1:
+            return f"{counts.index[0]}{unit}"
+        return ", ".join(f"{value}{unit} ({count} images)" for value, count in counts.items())
+
+    text = (f"The {len(used)} diffusion images analysed are stored in {values('orientation')} orientation with "
+            f"{values('voxel_size_mm', ' mm')} voxels on a {values('grid')} grid.")
+    unused = inventory[inventory["used"] != "yes"]
+    if unused.empty:
+        return text + " No other diffusion images were found on disk."
+    listed = [f"{row.participant_id} (session {row.session}; {row.used.removeprefix('no: ')})"
+              for row in unused.head(12).itertuples()]
+    more = f" and {len(unused) - 12} more" if len(unused) > 12 else ""
+    return text + f" Found on disk but not used: {', '.join(listed)}{more}."
 
 
 def design_table(participants: pd.DataFrame) -> pd.DataFrame:
@@ -184,22 +215,23 @@ def finding_table(published: list[dict], tests: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def assess_claim(registry_entry: dict, findings: pd.DataFrame, *, synthetic: bool, operating: dict | None,
+def assess_claim(registry_entry: dict, findings: pd.DataFrame, *, data: str, operating: dict | None,
                  basis: str) -> dict:
-    """Subclaims and overall verdict. On synthetic data every finding is 'not testable with public
-    data' and carries what the analysis detects at the design (``operating``: the summary of
+    """Subclaims and overall verdict. ``data``: the dataset's kind (:func:`verdicts.data_kind`). On
+    synthetic or demonstration data every finding is 'not testable with public data' and carries
+    what the analysis detects at the design (``operating``: the summary of
     :func:`summarize_operating_characteristics`); on real data its detection rule gives the verdict."""
     by_key = findings.set_index("key")
     subclaims = []
     for finding in registry_entry["published"]:
-        verdict = v.NOT_TESTABLE if synthetic else by_key.loc[finding["key"], "real_verdict"]
+        verdict = by_key.loc[finding["key"], "real_verdict"] if data == "real" else v.NOT_TESTABLE
         extra = {}
         if operating is not None:
             summary = operating["findings"][finding["key"]]
             extra["detectable"] = {"power": summary["published"], "false_positive_rate": summary["null"],
                                    "power_half": summary["half"], "n_simulations": operating["n_simulations"]}
         subclaims.append(v.subclaim(key=finding["key"], label=finding["label"], published=finding["text"],
-                                    verdict=verdict, data="synthetic" if synthetic else "real",
+                                    verdict=verdict, data=data,
                                     rule=finding["rule"], basis=basis, source_check=v.TRACEABLE,
                                     scale="detection", **extra))
     return {"subclaims": subclaims, "verdict": v.overall_verdict([item["verdict"] for item in subclaims]),
@@ -264,7 +296,7 @@ def operating_characteristics(design, published: list[dict], detection: dict, *,
     Returns
     -------
     dict
-        ``scenario, factor, n_simulations, measurement_sd``; ``findings``: per finding key the
+        ``scenario, factor, n_simulations, n_participants, measurement_sd``; ``findings``: per finding key the
         detection rate (``comes_out``) and the rate at which its main test passes; ``pattern``:
         the rate at which every finding comes out; ``cells``: per tested parameter its truth,
         bias (mean estimate minus truth), 95% CI coverage, rejection rate at the adjusted level
@@ -304,7 +336,7 @@ def operating_characteristics(design, published: list[dict], detection: dict, *,
                       "rejection_rate": float(rejected[:, position].mean())})
     selected_coverage = fcr_covered[np.isfinite(fcr_covered)]
     return {"scenario": scenario, "factor": factor, "n_simulations": int(n_simulations), "seed": int(seed),
-            "measurement_sd": float(measurement_sd),
+            "n_participants": int(design.n_participants), "measurement_sd": float(measurement_sd),
             "findings": {key: {"detection_rate": float(comes_out[:, position].mean()),
                                "main_test_rate": float(main_passes[:, position].mean())}
                          for position, key in enumerate(keys)},
@@ -323,8 +355,8 @@ def summarize_operating_characteristics(studies: dict[str, dict]) -> dict:
     for key in findings:
         findings[key]["power"] = findings[key].get("published")
         findings[key]["false_positive_rate"] = findings[key].get("null")
-    return {"n_simulations": first["n_simulations"], "measurement_sd": first["measurement_sd"],
-            "scenarios": {scenario: {"pattern": study["pattern"], "any_finding": study["any_finding"],
+    return {"n_simulations": first["n_simulations"], "n_participants": first["n_participants"],
+            "measurement_sd": first["measurement_sd"], "scenarios": {scenario: {"pattern": study["pattern"], "any_finding": study["any_finding"],
                                      "fcr_coverage_selected": study["fcr_coverage_selected"],
                                      "findings": study["findings"], "cells": study["cells"]}
                           for scenario, study in studies.items()},

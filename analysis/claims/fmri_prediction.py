@@ -122,15 +122,16 @@ def summarize_operating_characteristics(studies: dict[str, dict]) -> dict:
             "false_positive_rate": null.get("false_positive_rate")}
 
 
-def assess_claim(registry_entry: dict, main: dict, *, synthetic: bool, operating: dict, source_check: str,
+def assess_claim(registry_entry: dict, main: dict, *, data: str, operating: dict, source_check: str,
                  basis: str) -> dict:
-    """Subclaims and overall verdict. On synthetic data ">75%" is 'not testable with public data' and
-    carries what the analysis can detect; on real data the registry's rule judges the CI."""
+    """Subclaims and overall verdict. ``data``: the dataset's kind (:func:`verdicts.data_kind`). On
+    synthetic or demonstration data ">75%" is 'not testable with public data' and carries what the
+    analysis can detect; on real data the registry's rule judges the CI."""
     from . import verdicts as v
 
     claimed = next(item for item in registry_entry["published"] if item["key"] == "accuracy")
     low, high = main["balanced_accuracy_ci_low"], main["balanced_accuracy_ci_high"]
-    if synthetic:
+    if data != "real":
         verdict = v.NOT_TESTABLE
     elif low > claimed["value"]:
         verdict = v.REPRODUCED
@@ -144,11 +145,10 @@ def assess_claim(registry_entry: dict, main: dict, *, synthetic: bool, operating
     detectable = {"power": scenarios["accuracy-085"]["power_above_claimed"],
                   "false_positive_rate": scenarios["accuracy-075"]["power_above_claimed"],
                   "n_simulations": operating["n_simulations"]}
-    data = "synthetic" if synthetic else "real"
     subclaims = [v.subclaim(key="accuracy", label=claimed["label"], published=claimed["text"], verdict=verdict,
                             data=data, rule=claimed["rule"], basis=basis, source_check=source_check,
                             scale="accuracy", detectable=detectable,
-                            **({} if synthetic else {"estimate": main["balanced_accuracy"], "ci_low": low,
+                            **({} if data != "real" else {"estimate": main["balanced_accuracy"], "ci_low": low,
                                                     "ci_high": high}))]
     source = next((item for item in registry_entry["published"] if item["key"] == "source"), None)
     if source is not None:

@@ -26,11 +26,15 @@ def verdict_badge(verdict: str) -> str:
     return f"{{bdg-{_VERDICT_STYLE[verdict]}}}`{verdict}`"
 
 
+_DATA_BADGES = {"real": "{bdg-primary-line}`real data`", "synthetic": "{bdg-dark-line}`synthetic data`",
+                "demonstration": "{bdg-warning-line}`demonstration: invented scores`"}
+
+
 def data_badge(data: str) -> str:
-    """``real data`` or ``synthetic data`` as a badge."""
-    if data not in ("real", "synthetic"):
-        raise ValueError(f"data must be 'real' or 'synthetic', got {data!r}")
-    return "{bdg-primary-line}`real data`" if data == "real" else "{bdg-dark-line}`synthetic data`"
+    """``real data``, ``synthetic data`` or ``demonstration: invented scores`` as a badge."""
+    if data not in _DATA_BADGES:
+        raise ValueError(f"data must be one of {list(_DATA_BADGES)}, got {data!r}")
+    return _DATA_BADGES[data]
 
 
 def source_badge(check: str | None) -> str:
@@ -68,7 +72,7 @@ def format_estimate(item: dict) -> str:
     published design (never a synthetic estimate). A source-only item: the source check.
     """
     detectable = item.get("detectable")
-    if item.get("data") == "synthetic":
+    if item.get("data") in ("synthetic", "demonstration"):
         if detectable:
             return (f"At the published design the analysis detects this {_percent(detectable['power'])} of the "
                     f"time when it is true and {100 * detectable['false_positive_rate']:.1f}% of the time when it "
@@ -185,7 +189,7 @@ def _headline(entry: dict, result: dict) -> str:
                 f"infusion; MADRS {model['estimate']:.1f} points against placebo (95% CI {model['ci_low']:.1f} to "
                 f"{model['ci_high']:.1f})")
     items = result["subclaims"]
-    if result["data"] == "synthetic":
+    if result["data"] != "real":
         item = next((item for item in items if item.get("detectable")), items[0])
     else:
         item = items[0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["data_notice", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_TESTABLE", "DATA_VERDICTS", "VERDICTS",
+__all__ = ["data_notice", "data_kind", "DATA_KINDS", "DATA_KIND_KEY", "REPRODUCED", "PARTLY", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_TESTABLE", "DATA_VERDICTS", "VERDICTS",
            "TRACEABLE", "NOT_TRACEABLE", "MISATTRIBUTED", "SOURCE_CHECKS", "NOT_YET_ANALYSED", "DEFINITIONS",
            "OVERALL_RULE", "judge_point", "judge_range", "judge_direction", "subclaim", "overall_verdict",
            "overall_source_check"]
@@ -23,6 +23,11 @@ PARTLY = "partly reproduced"
 NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive"
 NOT_TESTABLE = "not testable with public data"
+#: what a result was computed on; only ``real`` data give a verdict other than NOT_TESTABLE
+DATA_KINDS = ("real", "synthetic", "demonstration")
+#: the glue key under which a claim notebook records its data kind (``analysis.report.glue_data_kind``);
+#: the book build keeps the cells tagged ``only-<kind>`` of that kind and removes the others
+DATA_KIND_KEY = "dataset_kind"
 #: Verdicts only real data can give.
 DATA_VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, INCONCLUSIVE)
 VERDICTS = DATA_VERDICTS + (NOT_TESTABLE,)
@@ -148,10 +153,10 @@ def subclaim(*, key: str, label: str, published: str, verdict: str, data: str, r
     """
     if verdict not in VERDICTS:
         raise ValueError(f"subclaim {key!r}: verdict {verdict!r} is not one of {list(VERDICTS)}")
-    if data not in ("real", "synthetic"):
-        raise ValueError(f"subclaim {key!r}: data must be 'real' or 'synthetic', got {data!r}")
-    if data == "synthetic" and verdict != NOT_TESTABLE:
-        raise ValueError(f"subclaim {key!r}: computed on synthetic data, so its verdict must be "
+    if data not in DATA_KINDS:
+        raise ValueError(f"subclaim {key!r}: data must be one of {list(DATA_KINDS)}, got {data!r}")
+    if data != "real" and verdict != NOT_TESTABLE:
+        raise ValueError(f"subclaim {key!r}: computed on {data} data, so its verdict must be "
                          f"{NOT_TESTABLE!r}, got {verdict!r}")
     if source_check is not None and source_check not in SOURCE_CHECKS:
         raise ValueError(f"subclaim {key!r}: source check {source_check!r} is not one of {list(SOURCE_CHECKS)}")
@@ -195,13 +200,33 @@ def overall_source_check(checks: list[str | None]) -> str | None:
     return max(present, key=SOURCE_CHECKS.index) if present else None
 
 
-def data_notice(description: dict, n_participants: int, synthetic_text: str) -> str:
-    """The notice at the top of an imaging chapter, from its dataset's ``dataset_description.json``:
-    "Synthetic data." with the generator, its version and seed, then ``synthetic_text`` (what the
-    chapter's synthetic cohort mirrors and cannot show); or "Real data" with the dataset's name."""
+def data_kind(description: dict) -> str:
+    """What an imaging dataset is, from its ``dataset_description.json``: ``synthetic`` (it
+    declares ``"Synthetic": true``), ``demonstration`` (real images with invented clinical data: it
+    declares ``"Demonstration": "<what is real and what is invented>"``) or ``real``. Only real
+    data give a verdict.
+
+    >>> data_kind({"Synthetic": True}), data_kind({"Demonstration": "invented scores"}), data_kind({})
+    ('synthetic', 'demonstration', 'real')
+    """
     if description.get("Synthetic"):
+        return "synthetic"
+    return "demonstration" if description.get("Demonstration") else "real"
+
+
+def data_notice(description: dict, n_participants: int, synthetic_text: str) -> str:
+    """The notice at the top of an imaging chapter, from its dataset's ``dataset_description.json``
+    (:func:`data_kind`): "Synthetic data." with the generator, its version and seed, then
+    ``synthetic_text`` (what the chapter's synthetic cohort mirrors and cannot show); "Demonstration"
+    with what is real and what is invented; or "Real data" with the dataset's name."""
+    kind = data_kind(description)
+    if kind == "synthetic":
         generator = (description.get("GeneratedBy") or [{}])[0]
         return (f"**Synthetic data.** {n_participants} participants *generated* by `{generator.get('Name', '?')}` "
                 f"{generator.get('Version', '')} from seed {description.get('SimulationSeed')}. {synthetic_text}")
+    if kind == "demonstration":
+        return (f"**Demonstration: real images, invented scores.** {description.get('Name', 'unnamed dataset')}, "
+                f"{n_participants} participants: {description['Demonstration']}. The page shows the analysis "
+                "running on real images; with invented clinical data it gives no verdict.")
     return (f"**Real data** ({description.get('Name', 'unnamed dataset')}, {n_participants} participants), "
             "analysed with the same code as the synthetic default.")

@@ -7,7 +7,10 @@ import pandas as pd
 
 from .dti import ImagingInputError
 
-__all__ = ["discover_dwi", "expected_dwi_paths"]
+__all__ = ["discover_dwi", "expected_dwi_paths", "INVENTORY_COLUMNS"]
+
+#: the inventory of what is on disk (``discover_dwi(..., inventory=True)``)
+INVENTORY_COLUMNS = ["participant_id", "session", "used", "orientation", "voxel_size_mm", "grid", "n_volumes"]
 
 
 def expected_dwi_paths(root: str | Path, participant: str, session: str, *, space: str = "T1w",
@@ -23,7 +26,7 @@ _PYBIDS_NAMES = {"acq": "acquisition", "dir": "direction", "run": "run"}
 
 
 def discover_dwi(root: str | Path, participants: list[str], sessions=("pre", "post"), *, space: str = "T1w",
-                 entities: dict | None = None) -> pd.DataFrame:
+                 entities: dict | None = None, inventory: bool = False):
     """Index ``root`` with pybids and return one row per participant and session.
 
     The rule when QSIPrep wrote more than one preprocessed DWI for a session (several ``acq-``,
@@ -34,6 +37,10 @@ def discover_dwi(root: str | Path, participants: list[str], sessions=("pre", "po
     -------
     DataFrame
         ``participant_id, session, dwi, bval, bvec, mask`` (paths relative to the working directory).
+        With ``inventory=True``, also a second DataFrame (:data:`INVENTORY_COLUMNS`): every
+        preprocessed DWI on disk in the chosen space, whether the run uses it (participants the
+        table does not list, e.g. healthy controls, and other sessions are listed, not errors)
+        and, from its header, its orientation, voxel size, grid and number of volumes.
 
     Raises
     ------
@@ -80,4 +87,29 @@ def discover_dwi(root: str | Path, participants: list[str], sessions=("pre", "po
     if problems:
         shown = "\n  - ".join(problems[:20])
         raise ImagingInputError(f"{root}: {len(problems)} problem(s) finding the diffusion data:\n  - {shown}")
-    return pd.DataFrame(rows, columns=["participant_id", "session", "dwi", "bval", "bvec", "mask"])
+    manifest = pd.DataFrame(rows, columns=["participant_id", "session", "dwi", "bval", "bvec", "mask"])
+    if not inventory:
+        return manifest
+    return manifest, _inventory(found_files, participants, sessions)
+
+
+def _inventory(found_files: dict, participants: list[str], sessions) -> pd.DataFrame:
+    import nibabel as nib
+
+    from ..spatial import orientation, voxel_size
+
+    listed = {participant.removeprefix("sub-") for participant in participants}
+    rows = []
+    for (subject, session, kind), files in sorted(found_files.items()):
+        if kind != "dwi":
+            continue
+        for file in sorted(files):
+            header_image = nib.load(file)  # the header only: no voxels are read
+            used = ("yes" if subject in listed and session in sessions else
+                    "no: not in the participants table" if subject not in listed else "no: session not analysed")
+            shape = header_image.shape
+            rows.append({"participant_id": f"sub-{subject}", "session": session, "used": used,
+                         "orientation": orientation(header_image.affine), "voxel_size_mm": voxel_size(header_image.affine),
+                         "grid": " x ".join(str(size) for size in shape[:3]),
+                         "n_volumes": int(shape[3]) if len(shape) > 3 else 1})
+    return pd.DataFrame(rows, columns=INVENTORY_COLUMNS)

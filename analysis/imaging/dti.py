@@ -172,28 +172,13 @@ class Regions:
     affine: np.ndarray | None = None  # voxel-to-world matrix; checked against every DWI's
 
 
-#: how far two voxel-to-world matrices may differ and still be the same grid (mm, and unitless
-#: for the rotation and scaling terms): rounding in the files, never a shift or a flip
-AFFINE_TOLERANCE = 1e-3
+def _check_same_space(what: str, name: str, shape, affine, dwi_image, dwi_name: str) -> None:
+    """An image read on the DWI grid must have the DWI's grid and voxel-to-world matrix."""
+    from ..spatial import space_mismatch
 
-
-def _check_same_space(image, image_name: str, affine, dwi_affine, dwi_name: str) -> None:
-    """An image on the DWI grid must also sit in the same place: the same voxel-to-world matrix."""
-    if affine is None or dwi_affine is None or np.allclose(affine, dwi_affine, atol=AFFINE_TOLERANCE):
-        return
-    import nibabel as nib
-
-    def describe(matrix) -> str:
-        rows = "\n    ".join(" ".join(f"{value:9.3f}" for value in row) for row in np.asarray(matrix))
-        return f"orientation {''.join(nib.aff2axcodes(matrix))}, voxel size " \
-               f"{' x '.join(f'{size:.2f}' for size in nib.affines.voxel_sizes(matrix))} mm:\n    {rows}"
-
-    raise ImagingInputError(
-        f"{image_name} has the DWI's grid but not its position in space (voxel-to-world matrices differ by up to "
-        f"{np.abs(np.asarray(affine) - np.asarray(dwi_affine)).max():.3f}), so its labels would fall on the wrong "
-        f"voxels.\n  {image} affine, {describe(affine)}\n  DWI {dwi_name} affine, {describe(dwi_affine)}\n"
-        "Resample it onto the DWI, e.g. nilearn.image.resample_to_img(image, dwi, interpolation='nearest'), "
-        "or ANTs antsApplyTransforms -n NearestNeighbor with the DWI as reference.")
+    problem = space_mismatch(what, name, shape, affine, dwi_name, dwi_image.shape, getattr(dwi_image, "affine", None))
+    if problem:
+        raise ImagingInputError(problem)
 
 
 def prepare_regions(atlas, labels=None) -> Regions:
@@ -246,18 +231,13 @@ def fit_regions(regions: Regions, dwi, bvals, bvecs, *, mask=None) -> tuple[list
     dwi_image, dwi_name = _load_image(dwi, "DWI")
     if len(dwi_image.shape) != 4:
         raise ImagingInputError(f"{dwi_name}: expected a 4D diffusion image, got shape {dwi_image.shape}")
-    if tuple(regions.labels.shape) != tuple(dwi_image.shape[:3]):
-        raise ImagingInputError(f"{regions.source}: atlas grid {regions.labels.shape} differs from the DWI grid "
-                                f"{dwi_image.shape[:3]} of {dwi_name}; resample the atlas to the DWI first")
-    _check_same_space("atlas", regions.source, regions.affine, getattr(dwi_image, "affine", None), dwi_name)
+    _check_same_space("atlas", regions.source, regions.labels.shape, regions.affine, dwi_image, dwi_name)
     bval_array, bvec_array = load_gradients(bvals, bvecs, n_volumes=dwi_image.shape[3], source=dwi_name)
     fit_mask = regions.labels > 0
     if mask is not None:
         mask_image, _ = _load_image(mask, "brain mask")
-        if tuple(mask_image.shape[:3]) != tuple(dwi_image.shape[:3]):
-            raise ImagingInputError(f"brain mask grid {mask_image.shape[:3]} differs from the DWI grid of {dwi_name}")
-        _check_same_space("brain mask", str(mask), getattr(mask_image, "affine", None),
-                          getattr(dwi_image, "affine", None), dwi_name)
+        _check_same_space("brain mask", str(mask), mask_image.shape, getattr(mask_image, "affine", None), dwi_image,
+                          dwi_name)
         fit_mask &= np.asarray(mask_image.dataobj) > 0
     data = _read_data(dwi_image, dwi_name, "DWI")[fit_mask].astype(np.float32)  # (voxels, volumes)
     gtab, model = _tensor_model(bval_array, bvec_array)

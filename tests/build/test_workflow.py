@@ -82,26 +82,36 @@ def test_run_notebook_failure_keeps_previous_output(tmp_path):
     assert [p.name for p in output.parent.iterdir()] == ["claim.ipynb"]
 
 
-def test_cancel_scheduler_timers_cancels_timers_and_leaves_other_threads():
-    import threading
+@pytest.mark.parametrize("kind", ["synthetic", "demonstration", "real"])
+def test_executed_notebook_keeps_the_cells_of_its_data_kind(tmp_path, kind):
+    """Cells tagged only-<kind> survive only in a run on that kind of data (the notebook glues
+    its kind); parameter cells are always hidden; untagged cells always stay."""
+    import nbformat
 
-    fired = []
-    timer = threading.Timer(30, fired.append, args=[1])
-    stop = threading.Event()
-    worker = threading.Thread(target=stop.wait)
-    timer.start()
-    worker.start()
-    try:
-        assert workflow.cancel_scheduler_timers() >= 1
-        timer.join(5)
-        assert not timer.is_alive() and fired == []  # cancelled, never fired
-        assert worker.is_alive()  # not a Timer: untouched
-    finally:
-        stop.set()
-        worker.join(5)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    notebook.cells = [
+        nbformat.v4.new_code_cell("kind = 'real'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("from analysis.report import glue_data_kind\nglue_data_kind(kind)"),
+        nbformat.v4.new_markdown_cell("everyone"),
+        nbformat.v4.new_markdown_cell("generator", metadata={"tags": ["only-synthetic"]}),
+        nbformat.v4.new_markdown_cell("images", metadata={"tags": ["only-demonstration", "only-real"]}),
+    ]
+    source = tmp_path / "claim.ipynb"
+    nbformat.write(notebook, source)
+    output = tmp_path / "out.ipynb"
+    workflow.run_notebook(source, output, {"kind": kind}, failed_dir=tmp_path / "failed")
+    executed = nbformat.read(str(output), as_version=4)
+    shown = [cell.source for cell in executed.cells
+             if cell.cell_type == "markdown" and "remove-cell" not in cell.metadata.get("tags", [])]
+    expected = {"synthetic": ["everyone", "generator"], "demonstration": ["everyone", "images"],
+                "real": ["everyone", "images"]}[kind]
+    assert shown == expected
+    assert workflow.glued_value(executed, "dataset_kind") == kind
+    assert all("remove-cell" in cell.metadata["tags"] for cell in executed.cells
+               if {"parameters", "injected-parameters"} & set(cell.metadata.get("tags", [])))
 
 
-@pytest.mark.workflow
 def test_jobs_run_from_snakemakes_environment_without_an_activated_venv(tmp_path):
     """`.venv/bin/snakemake ...` (as the SLURM instructions run it) with the venv not on PATH: the
     jobs' `python -m analysis` must still be the venv's python (the system one lacks pandas)."""

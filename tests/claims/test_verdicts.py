@@ -46,8 +46,11 @@ def test_synthetic_subclaims_can_only_be_not_testable():
     common = dict(key="k", label="L", published="p", rule="a rule", basis="synthetic cohort of 98")
     assert v.subclaim(verdict=v.NOT_TESTABLE, data="synthetic", **common)["verdict"] == v.NOT_TESTABLE
     for verdict in v.DATA_VERDICTS:
-        with pytest.raises(ValueError, match="synthetic data"):
-            v.subclaim(verdict=verdict, data="synthetic", **common)
+        for data in ("synthetic", "demonstration"):
+            with pytest.raises(ValueError, match=f"{data} data"):
+                v.subclaim(verdict=verdict, data=data, **common)
+    with pytest.raises(ValueError, match="data must be one of"):
+        v.subclaim(verdict=v.NOT_TESTABLE, data="simulated", **common)
     with pytest.raises(ValueError, match="not one of"):
         v.subclaim(verdict="partly", data="real", **common)
     with pytest.raises(ValueError, match="source check"):
@@ -96,3 +99,18 @@ def test_data_notice_says_synthetic_or_real():
     real = {"Name": "NIMH ketamine study"}
     assert dti_notice(real, 10) == fmri_notice(real, 10).replace("10", "10")  # the same words for real data
     assert dti_notice(real, 10).startswith("**Real data** (NIMH ketamine study, 10 participants)")
+
+
+def test_data_kind_and_notice_of_a_demonstration():
+    """Real images with invented scores: the notice says which part is real and that no verdict is
+    given; synthetic wins over a demonstration flag (a generated cohort is never 'real images')."""
+    from analysis.claims.dti_neuroplasticity import data_notice as dti_notice
+
+    demo = {"Name": "Worked example", "Demonstration": "real diffusion images; invented clinical scores"}
+    assert v.data_kind(demo) == "demonstration"
+    assert v.data_kind({**demo, "Synthetic": True}) == "synthetic"
+    assert v.data_kind({"Name": "x"}) == "real"
+    notice = dti_notice(demo, 12)
+    assert notice.startswith("**Demonstration: real images, invented scores.** Worked example, 12 participants: "
+                             "real diffusion images; invented clinical scores.")
+    assert "gives no verdict" in notice and "Synthetic" not in notice

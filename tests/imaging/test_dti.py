@@ -105,7 +105,7 @@ def test_missing_file_and_grid_mismatch(tmp_path):
     with pytest.raises(ImagingInputError, match="missing.nii.gz: DWI not found"):
         roi_mean_md(tmp_path / "missing.nii.gz", bval_path, bvec_path, atlas_path)
     small = nib.Nifti1Image(np.ones((5, 6, 6), dtype=np.int16), np.eye(4))
-    with pytest.raises(ImagingInputError, match="differs from the DWI grid"):
+    with pytest.raises(ImagingInputError, match="atlas's grid .5, 6, 6. differs from the grid"):
         roi_mean_md(dwi_path, bval_path, bvec_path, small)
 
 
@@ -122,11 +122,11 @@ def test_atlas_or_mask_in_another_space_is_refused(tmp_path, change, expected):
     with pytest.raises(ImagingInputError) as error:
         roi_mean_md(dwi_path, bval_path, bvec_path, tmp_path / "moved.nii.gz")
     message = str(error.value)
-    assert "moved.nii.gz has the DWI's grid but not its position in space" in message
+    assert "moved.nii.gz: the atlas has the grid of" in message and "but not its position in space" in message
     assert f"orientation {expected}" in message and "resample_to_img" in message
     mask = nib.Nifti1Image(np.ones(atlas.shape, dtype=np.uint8), change(atlas.affine))
     nib.save(mask, tmp_path / "mask.nii.gz")
-    with pytest.raises(ImagingInputError, match="mask.nii.gz has the DWI's grid but not its position"):
+    with pytest.raises(ImagingInputError, match="mask.nii.gz: the brain mask has the grid of .* but not its position"):
         roi_mean_md(dwi_path, bval_path, bvec_path, atlas_path, mask=tmp_path / "mask.nii.gz")
     nearly = nib.Nifti1Image(np.asarray(atlas.dataobj), atlas.affine + 1e-5)  # rounding in a file: accepted
     assert len(roi_mean_md(dwi_path, bval_path, bvec_path, nearly)) > 0

@@ -7,18 +7,18 @@ import sys
 from pathlib import Path
 
 import yaml
-from snakemake.utils import validate
+from snakemake.exceptions import WorkflowError
 
 from analysis import paths
 from analysis.bids import bold_paths, dwi_paths
 from analysis.imaging.collect import collect_dti, collect_fmri
 from analysis.runtime import freeze_objects
-from analysis.build.workflow import cancel_scheduler_timers, job_environment, resolve_config
+from analysis.build.workflow import config_problems, job_environment, resolve_config
 
 # The jobs' shell commands call `python -m analysis` and `jupyter-book`: they run from the
-# environment that runs Snakemake (its interpreter's folder first on PATH) with the Makefile's
-# settings, so `.venv/bin/snakemake --profile profiles/slurm ...` needs no activated venv; the SLURM
-# plugin submits with --export=ALL, so the compute nodes get the same.
+# environment that runs Snakemake (its interpreter's folder first on PATH) with the jobs' settings
+# (analysis.build.workflow.job_environment), so `.venv/bin/snakemake --profile profiles/slurm ...`
+# needs no activated venv; the SLURM plugin submits with --export=ALL, so the compute nodes get the same.
 os.environ.update(job_environment(os.environ, sys.executable))
 
 # Snakemake's own import chain (about 2000 modules) into the collector's permanent generation, so
@@ -26,7 +26,11 @@ os.environ.update(job_environment(os.environ, sys.executable))
 # in benchmarks/README.md). Objects of the run itself are collected as usual.
 freeze_objects()
 
-validate(config, "../schemas/config.schema.yaml")  # unknown keys and wrong types stop here, named
+# unknown keys and wrong types stop the run here, each named by its key path and the profile's file
+_problems = config_problems(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+if _problems:
+    raise WorkflowError("the run profile " + " + ".join(["config/default.yaml", *map(str, workflow.overwrite_configfiles)])
+                        + " is not valid:\n  - " + "\n  - ".join(_problems))
 WORK = config["workdir"]
 
 

@@ -6,10 +6,14 @@ DTI_ENTITIES = DTI.get("entities") or {}  # acq / dir / run: which acquisition, 
 if DTI["mode"] == "synthetic":
     DTI_SUBJECTS = [f"sub-{index:03d}" for index in range(1, int(DTI["synthetic"]["n_participants"]) + 1)]
 else:  # real derivatives: every participant and session the table needs must be on disk
-    from analysis.preflight import dti_participants
+    from analysis.preflight import dti_participants, dti_spaces
 
     DTI_SUBJECTS = preflight(dti_participants, DTI_ROOT, DTI["participants"], DTI_SESSIONS, space=DTI["space"],
                              entities=DTI_ENTITIES)
+    preflight(dti_spaces, DTI_ROOT, DTI_SUBJECTS, DTI_SESSIONS, DTI["atlas"], space=DTI["space"],
+              entities=DTI_ENTITIES)
+    # what the analysis can detect is simulated at this run's own size, not the published one
+    config["simulations"]["dti-neuroplasticity"]["n_participants"] = len(DTI_SUBJECTS)
 
 
 def dwi_files(participant, session):
@@ -60,14 +64,16 @@ rule discover_dti:
         files=ALL_DWI_FILES,
         code="analysis/imaging/discovery.py",
     output:
-        f"{WORK}/dti/manifest.tsv",
+        manifest=f"{WORK}/dti/manifest.tsv",
+        inventory=f"{WORK}/dti/inventory.tsv",
     params:
         entities=json.dumps(DTI_ENTITIES, sort_keys=True),
     message:
         "Finding the diffusion data with pybids"
     shell:
         f"python -m analysis discover-dti --root {DTI_ROOT} --participants {{input.participants}}"
-        f" --space {DTI['space']} --entities {{params.entities:q}} --out {{output}}"
+        f" --space {DTI['space']} --entities {{params.entities:q}} --out {{output.manifest}}"
+        " --inventory {output.inventory}"
 
 
 rule dti_roi:
