@@ -12,7 +12,7 @@ STAMP := $(VENV)/.requirements-installed
 export PATH := $(BIN):$(PATH)
 SNAKEMAKE := snakemake --cores $(CORES) --configfile $(CONFIG) --printshellcmds --rerun-incomplete
 
-.PHONY: book test test-fast bench profile claim dry-run worked-example clean freeze sysdeps venv help
+.PHONY: book test test-fast bench profile claim dry-run worked-example data-ds005917 clean freeze sysdeps venv help
 
 help:
 	@echo "make book    build data, notebooks, HTML and PDF into _build/ (CONFIG=$(CONFIG))"
@@ -20,6 +20,7 @@ help:
 	@echo "make test-fast  unit and API tests only (no workflow runs, no book build)"
 	@echo "make claim CLAIM=response-rates   re-execute one claim notebook"
 	@echo "make dry-run show what the workflow would run and why"
+	@echo "make data-ds005917  (network) NIMH crossover images + real labels for config/ds005917.yaml; then fMRIPrep"
 	@echo "make worked-example  real DWI (dipy's small_64D) in QSIPrep's layout, invented scores: its own book in _build/worked-example/"
 	@echo "make profile pyinstrument reports of the imaging jobs into benchmarks/results/profiles/"
 	@echo "make venv    create .venv with the pinned Python packages only (e.g. on a cluster login node)"
@@ -50,6 +51,16 @@ claim: $(STAMP)
 worked-example: $(STAMP) sysdeps
 	$(BIN)/python scripts/worked_example.py
 	$(MAKE) book CONFIG=config/worked-example.yaml
+
+# openneuro-py lives in its own environment: the book's pinned environment does not carry it
+OPENNEURO_PY := openneuro-py==2026.9.1
+data-ds005917: $(STAMP)
+	$(BIN)/python scripts/ds005917.py labels data/ds005917-derivatives
+	@test -x .venv-data/bin/python || $(PYTHON) -m venv .venv-data
+	.venv-data/bin/python -m pip install --quiet --disable-pip-version-check $(OPENNEURO_PY)
+	.venv-data/bin/python scripts/ds005917_download.py data/ds005917-derivatives/fmri_participants.tsv data/ds005917-images
+	@echo "next: fMRIPrep on data/ds005917-images into data/ds005917-derivatives/fmriprep (see 'Run it on your data'),"
+	@echo "      then make book CONFIG=config/ds005917.yaml"
 
 dry-run: $(STAMP)
 	$(SNAKEMAKE) --dry-run

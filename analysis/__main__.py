@@ -73,6 +73,8 @@ def _add_book_commands(commands) -> None:
     scoreboard.add_argument("out")
     scoreboard.add_argument("--results-dir", required=True)
     scoreboard.add_argument("--key-findings", help="also write the introduction's key-findings box here")
+    scoreboard.add_argument("--data-statement", help="also write the one-line statement of what the imaging "
+                                                     "chapters run on (footer and title page)")
 
     dictionary = commands.add_parser("data-dictionary")
     dictionary.add_argument("out")
@@ -216,7 +218,8 @@ def run_notebook(args, parser, freeze) -> int:
         return _error(f"--parameters must be a JSON object, got {args.parameters!r}")
     parameters.update(results_path=args.results, figures_dir=args.figures, config_profile=args.profile)
     shutil.rmtree(args.figures, ignore_errors=True)  # no figure from an earlier version lingers
-    execute(Path(args.source), Path(args.output), parameters, failed_dir=paths.WORK / "failed")
+    # kept beside the run's results: <workdir>/failed/ (results are <workdir>/results/<claim>.json)
+    execute(Path(args.source), Path(args.output), parameters, failed_dir=Path(args.results).parent.parent / "failed")
     return 0
 
 
@@ -235,6 +238,10 @@ def scoreboard(args, parser, freeze) -> int:
     _write(args.out, scoreboard_markdown(registry, Path(args.results_dir)))
     if args.key_findings:
         _write(args.key_findings, key_findings_markdown(registry, Path(args.results_dir)))
+    if args.data_statement:
+        from .claims.scoreboard import data_statement
+
+        _write(args.data_statement, data_statement(registry, Path(args.results_dir)) + "\n")
     return 0
 
 

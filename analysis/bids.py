@@ -26,15 +26,17 @@ def dwi_paths(root, participant: str, session: str, *, space: str, entities: dic
             "bvec": Path(f"{base}_desc-preproc_dwi.bvec"), "mask": Path(f"{base}_desc-brain_mask.nii.gz")}
 
 
-def bold_paths(root, participant: str, *, space: str, session: str | None = None) -> dict[str, Path]:
+def bold_paths(root, participant: str, *, space: str, session: str | None = None,
+               run: str | None = None) -> dict[str, Path]:
     """fMRIPrep-style paths of one participant's resting-state run: the preprocessed BOLD image,
     its brain mask and the confounds table; with ``session``, the ``ses-<session>`` level fMRIPrep
-    writes for a dataset with sessions (e.g. the baseline scan of a pre/post study)."""
+    writes for a dataset with sessions (e.g. the baseline scan of a pre/post study); with ``run``
+    (e.g. ``01``), the ``run-`` entity fMRIPrep keeps when a session has several rest runs."""
     folder = Path(root) / participant
     name = participant
     if session:
         folder, name = folder / f"ses-{session}", f"{participant}_ses-{session}"
-    prefix = folder / "func" / f"{name}_task-rest"
+    prefix = folder / "func" / (f"{name}_task-rest" + (f"_run-{run}" if run not in (None, "") else ""))
     return {"bold": Path(f"{prefix}_space-{space}_desc-preproc_bold.nii.gz"),
             "mask": Path(f"{prefix}_space-{space}_desc-brain_mask.nii.gz"),
             "confounds": Path(f"{prefix}_desc-confounds_timeseries.tsv")}

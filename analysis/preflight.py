@@ -20,6 +20,11 @@ MIN_DTI_PER_ARM = 4
 MIN_FMRI_PER_CLASS = 5
 
 
+#: the columns the fMRI chapter reads from its participants table, and what each holds
+FMRI_COLUMNS = {"participant_id": "sub-<label>", "responder": "0 or 1", "age": "years",
+                "sex": "F or M (a confound)", "madrs_pre": "baseline MADRS (the clinical-only model)"}
+
+
 class InputCheckError(ValueError):
     """A declared input of the run is missing."""
 
@@ -93,9 +98,14 @@ def dti_spaces(root, participants: list[str], sessions, atlas, *, space: str, en
         raise InputCheckError(f"{len(messages)} image(s) not in the space of their DWI:\n{listed}")
 
 
-def fmri_participants(root, participants, *, space: str, session: str | None = None) -> list[str]:
-    """The participant ids of a real fMRI run (the table needs ``participant_id`` and a 0/1
-    ``responder`` column), after checking that every participant's BOLD image, mask and confounds exist."""
+def fmri_participants(root, participants, *, space: str, session: str | None = None,
+                      run: str | None = None) -> list[str]:
+    """The participant ids of a real fMRI run (the table needs the columns of :data:`FMRI_COLUMNS`),
+    after checking that every participant's BOLD image, mask and confounds exist.
+
+    The rule for several rest runs: the profile names the one to read (``fmri.run``, e.g. ``"01"``);
+    without it, a participant whose rest runs carry ``run-`` entities stops the run, naming the runs
+    found. Runs are never combined or picked silently."""
     import pandas as pd
 
     if not space.startswith("MNI"):
@@ -103,14 +113,22 @@ def fmri_participants(root, participants, *, space: str, session: str | None = N
                               "images must be in an MNI space (fMRIPrep --output-spaces MNI152NLin2009cAsym)")
     path = _require(participants, "fmri.participants (the participants table)")
     table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    problems = [f"{path}: missing column {column!r}" for column in ("participant_id", "responder")
+    problems = [f"{path}: missing column {column!r} ({meaning})" for column, meaning in FMRI_COLUMNS.items()
                 if column not in table.columns]
     if not problems:
-        for row, (participant, responder) in enumerate(zip(table["participant_id"], table["responder"]), start=2):
-            if not participant.startswith("sub-"):
-                problems.append(f"{path}, row {row}, column participant_id: {participant!r} should start with 'sub-'")
-            if responder not in ("0", "1"):
-                problems.append(f"{path}, row {row}, column responder: {responder!r} should be 0 or 1")
+        for row, record in enumerate(table.to_dict(orient="records"), start=2):
+            where = f"{path}, row {row}, column"
+            if not record["participant_id"].startswith("sub-"):
+                problems.append(f"{where} participant_id: {record['participant_id']!r} should start with 'sub-'")
+            if record["responder"] not in ("0", "1"):
+                problems.append(f"{where} responder: {record['responder']!r} should be 0 or 1")
+            if record["sex"] not in ("F", "M"):
+                problems.append(f"{where} sex: {record['sex']!r} should be F or M")
+            for column in ("age", "madrs_pre"):
+                try:
+                    float(record[column])
+                except ValueError:
+                    problems.append(f"{where} {column}: {record[column]!r} should be a number")
     if problems:
         raise DataValidationError(problems)
     counts = table["responder"].value_counts().reindex(["1", "0"], fill_value=0)
@@ -121,10 +139,23 @@ def fmri_participants(root, participants, *, space: str, session: str | None = N
     _require(Path(root) / "dataset_description.json", "the derivatives' dataset_description.json")
     ids = table["participant_id"].tolist()
     missing = [f"participant {participant}: expected {file}" for participant in ids
-               for file in bold_paths(root, participant, space=space, session=session).values() if not file.exists()]
+               for file in bold_paths(root, participant, space=space, session=session, run=run).values()
+               if not file.exists()]
+    if missing and run in (None, ""):
+        bold = {participant: bold_paths(root, participant, space=space, session=session)["bold"] for participant in ids}
+        runs = {participant: sorted(path.name.split("_run-")[1].split("_")[0] for path in
+                                    path.parent.glob(path.name.replace("_task-rest_", "_task-rest_run-*_")))
+                for participant, path in bold.items() if not path.exists()}
+        several = {participant: found for participant, found in runs.items() if found}
+        if several:
+            listed = "; ".join(f"{participant}: run-{', run-'.join(found)}" for participant, found in list(several.items())[:LISTED])
+            raise InputCheckError(f"{root}: the rest scans carry run- entities ({listed}); name the run to read with "
+                                  "fmri.run in the run profile (e.g. run: \"01\"). Runs are never combined or picked "
+                                  "silently.")
     if missing:
         raise InputCheckError(_missing_message(
             missing, root, (f"sub-<label>/ses-{session}/func/sub-<label>_ses-{session}" if session else
-                            "sub-<label>/func/sub-<label>") + f"_task-rest_space-{space}_desc-preproc_bold.nii.gz, "
-                           "..._desc-brain_mask.nii.gz and sub-<label>_task-rest_desc-confounds_timeseries.tsv"))
+                            "sub-<label>/func/sub-<label>") + ("_task-rest" + (f"_run-{run}" if run else ""))
+                           + f"_space-{space}_desc-preproc_bold.nii.gz, ..._desc-brain_mask.nii.gz and "
+                           "..._desc-confounds_timeseries.tsv"))
     return ids

@@ -141,6 +141,7 @@ def test_first_page_offers_citation_and_the_pdf(built_book):
     version = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))["version"]
     footer = text.split('class="bd-footer', 1)[-1]
     assert f"Version {version}" in re.sub(r"<[^>]+>", "", footer), "the footer does not name the version"
+    assert "The imaging chapters run on synthetic cohorts" in footer  # from the run's results files
     assert "window.print()" not in text, "the download button prints the page instead of offering the PDF"
     button = re.search(r'<a[^>]+href="([^"]+\.pdf)"[^>]*btn-download-pdf-button', text)
     assert button and (intro.parent / button.group(1)).resolve().is_file(), "the .pdf download button is broken"

@@ -41,6 +41,7 @@ def _atlas(path, affine=AFFINE, shape=(2, 2, 2)):
 
 
 EIGHT = [f"sub-{index:02d}" for index in range(1, 9)]
+FMRI_HEADER = "participant_id\tresponder\tage\tsex\tmadrs_pre\n"
 
 
 def test_dti_participants_found(tmp_path):
@@ -96,16 +97,21 @@ def test_fmri_table_is_validated_and_files_checked(tmp_path):
     table = tmp_path / "participants.tsv"
     with pytest.raises(InputCheckError, match="'T1w': the a-priori ROIs are MNI coordinates"):
         fmri_participants(tmp_path, table, space="T1w")
-    table.write_text("participant_id\tresponder\n01\t1\nsub-02\tyes\n", encoding="utf-8")
+    table.write_text("participant_id\tresponder\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match="missing column 'madrs_pre' .baseline MADRS"):
+        fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
+    table.write_text(FMRI_HEADER + "01\t1\t40\tF\t30\nsub-02\tyes\tforty\tfemale\t30\n", encoding="utf-8")
     with pytest.raises(DataValidationError) as error:
         fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
     assert "row 2, column participant_id: '01' should start with 'sub-'" in str(error.value)
     assert "row 3, column responder: 'yes' should be 0 or 1" in str(error.value)
-    table.write_text("participant_id\tresponder\n" + "".join(f"sub-{i:02d}\t{i % 2}\n" for i in range(1, 5)),
+    assert "row 3, column sex: 'female' should be F or M" in str(error.value)
+    assert "row 3, column age: 'forty' should be a number" in str(error.value)
+    table.write_text(FMRI_HEADER + "".join(f"sub-{i:02d}\t{i % 2}\t40\tF\t30\n" for i in range(1, 5)),
                      encoding="utf-8")
     with pytest.raises(InputCheckError, match="2 responders and 2 non-responders; .* at least 5 of each"):
         fmri_participants(tmp_path, table, space="MNI152NLin2009cAsym")
-    table.write_text("participant_id\tresponder\n" + "".join(f"sub-{i:02d}\t{i % 2}\n" for i in range(1, 11)),
+    table.write_text(FMRI_HEADER + "".join(f"sub-{i:02d}\t{i % 2}\t40\tF\t30\n" for i in range(1, 11)),
                      encoding="utf-8")
     (tmp_path / "dataset_description.json").write_text("{}", encoding="utf-8")
     for index in range(1, 11):
@@ -162,7 +168,7 @@ def test_fmri_with_a_session_level(tmp_path):
     """fMRIPrep writes a ses- level for a dataset with sessions (a pre/post study): the profile names
     the session to read (fmri.session), and the expected files carry it."""
     table = tmp_path / "participants.tsv"
-    table.write_text("participant_id\tresponder\n" + "".join(f"sub-{i:02d}\t{i % 2}\n" for i in range(1, 11)),
+    table.write_text(FMRI_HEADER + "".join(f"sub-{i:02d}\t{i % 2}\t40\tF\t30\n" for i in range(1, 11)),
                      encoding="utf-8")
     (tmp_path / "dataset_description.json").write_text("{}", encoding="utf-8")
     for index in range(1, 11):

@@ -138,7 +138,7 @@ def _cff_names(cff: dict) -> list[str]:
                                            if part) for author in cff["authors"]]
 
 
-def title_page_latex(citation_file: Path) -> str:
+def title_page_latex(citation_file: Path, data_statement: str | None = None) -> str:
     """The PDF's title page (Sphinx's ``maketitle``): title, the authors exactly as ``CITATION.cff``
     names them, version, commit and its date, and the DOI or a line saying none is assigned yet."""
     import yaml
@@ -159,8 +159,9 @@ def title_page_latex(citation_file: Path) -> str:
         lines += [r"\vspace{0.5cm}", rf"{{\sffamily\Large {latex_escape(subtitle)}\par}}"]
     lines += [r"\vspace{1.8cm}", rf"{{\large {latex_escape(', '.join(_cff_names(cff)))}\par}}", r"\vfill",
               "{\\normalsize " + r"\\[2pt] ".join(facts) + r"\par}", r"\vspace{1cm}",
-              rf"{{\small Licence: {latex_escape(cff.get('license', ''))}. The imaging chapters run on synthetic cohorts "
-              r"labelled as such; the literature chapters use published data.\par}",
+              rf"{{\small Licence: {latex_escape(cff.get('license', ''))}. "
+              + latex_escape(data_statement or "The imaging chapters run on synthetic cohorts labelled as such; the "
+                                                "literature chapters use published data.") + r"\par}",
               r"\end{titlepage}"]
     return "\n".join(lines) + "\n"
 

@@ -252,10 +252,11 @@ def stage_book(site: Path, root: Path = paths.ROOT) -> None:
 PDF_CONFIG = "_config_pdf.yml"
 
 
-def write_pdf_config(config: Path, target: Path, citation: Path | None = None) -> None:
+def write_pdf_config(config: Path, target: Path, citation: Path | None = None, statement: Path | None = None) -> None:
     """Write ``target``: ``config`` with ``nb_remove_code_source`` set, so that no notebook code
-    reaches the PDF, and, given ``citation`` (``CITATION.cff``), the article's title page (only
-    when the content changes, to keep Sphinx incremental)."""
+    reaches the PDF, and, given ``citation`` (``CITATION.cff``), the article's title page, whose
+    last line says what the chapters run on (the text of ``statement``, when it exists); only when
+    the content changes, to keep Sphinx incremental."""
     import yaml
 
     settings = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
@@ -264,7 +265,8 @@ def write_pdf_config(config: Path, target: Path, citation: Path | None = None) -
     if citation is not None:
         from .pages import title_page_latex
 
-        sphinx.setdefault("latex_elements", {})["maketitle"] = title_page_latex(citation)
+        data = Path(statement).read_text(encoding="utf-8").strip() if statement and Path(statement).exists() else None
+        sphinx.setdefault("latex_elements", {})["maketitle"] = title_page_latex(citation, data)
     text = "# Generated from _config.yml for the PDF build (no notebook code in the PDF).\n" + yaml.safe_dump(
         settings, sort_keys=False, allow_unicode=True)
     if not target.exists() or target.read_text(encoding="utf-8") != text:

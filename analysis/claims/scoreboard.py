@@ -198,6 +198,36 @@ def _headline(entry: dict, result: dict) -> str:
     return f"{item['label']} ({item['published']}): {shown}"
 
 
+_DATA_PHRASES = {"synthetic": "a synthetic cohort", "demonstration": "a demonstration (real images, invented scores)",
+                 "real": "real data"}
+_DATA_PLURALS = {"synthetic": "synthetic cohorts", "demonstration": "demonstrations (real images, invented scores)",
+                 "real": "real data"}
+_CHAPTER_NAMES = {"dti-neuroplasticity": "the DTI chapter", "fmri-prediction": "the fMRI chapter"}
+
+
+def data_statement(registry: list[dict], results_dir: Path) -> str:
+    """One plain sentence on what the imaging chapters of this run are computed on (from their
+    results files), for the HTML footer and the PDF's title page; the registry's default kind
+    when a chapter has no results yet.
+
+    >>> data_statement([{"id": "dti-neuroplasticity", "data": "synthetic"}], Path("/nonexistent"))
+    'The DTI chapter runs on a synthetic cohort; the literature chapters use published data.'
+    """
+    kinds = {}
+    for entry in registry:
+        if entry["id"] in _CHAPTER_NAMES:
+            result_file = Path(results_dir) / f"{entry['id']}.json"
+            kinds[entry["id"]] = read_results(result_file)["data"] if result_file.exists() else entry["data"]
+    if len(kinds) > 1 and len(set(kinds.values())) == 1:
+        imaging = f"The imaging chapters run on {_DATA_PLURALS[next(iter(kinds.values()))]}"
+    else:
+        parts = [f"{_CHAPTER_NAMES[claim]} on {_DATA_PHRASES[kind]}" for claim, kind in kinds.items()]
+        imaging = ", ".join(parts).replace(" on ", " runs on ", 1)
+        imaging = imaging[:1].upper() + imaging[1:]
+    return f"{imaging}; the literature chapters use published data." if kinds else \
+        "The literature chapters use published data."
+
+
 def key_findings_markdown(registry: list[dict], results_dir: Path) -> str:
     """The box at the top of the introduction: one line per chapter with its verdict badge (or its
     real-data tag, for evidence chapters), the headline and a link to the chapter."""

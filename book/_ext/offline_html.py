@@ -19,7 +19,9 @@ def _drop_thebe(app, pagename, templatename, context, doctree):
 
 
 def _version_in_footer(app, config):
-    """Append "Version X, commit Y" (from the staged ``CITATION.cff`` and git) to every page's footer."""
+    """Every page's footer: what the run's chapters ran on (``book/_generated/data-statement.txt``),
+    then "Version X, commit Y" (from the staged ``CITATION.cff`` and git)."""
+    import html
     from pathlib import Path
 
     import yaml
@@ -33,6 +35,9 @@ def _version_in_footer(app, config):
     commit = git_commit(Path(app.confdir), short=12)
     options = dict(config.html_theme_options or {})
     footer = options.get("extra_footer", "")
+    statement = Path(app.confdir) / "book" / "_generated" / "data-statement.txt"
+    if statement.exists():  # what this run's chapters ran on (written from their results files)
+        footer = f"{html.escape(statement.read_text(encoding='utf-8').strip())} Built offline with Jupyter Book 1.x."
     options["extra_footer"] = (f"{footer} <p>Version {version}" + (f", commit <code>{commit}</code>" if commit else "")
                                + ".</p>")
     config.html_theme_options = options

@@ -29,6 +29,8 @@ def test_title_page_names_cff_authors_version_commit_and_doi_line(tmp_path):
     cff["doi"] = "10.5281/zenodo.1"
     path.write_text(yaml.safe_dump(cff), encoding="utf-8")
     assert "DOI: 10.5281/zenodo.1" in book_pages.title_page_latex(path)
+    statement = "The DTI chapter runs on a demonstration (real images, invented scores); 100% published."
+    assert r"demonstration (real images, invented scores); 100\% published." in book_pages.title_page_latex(path, statement)
 
 
 def test_cite_box_has_bibtex_with_version_and_commit():

@@ -98,3 +98,19 @@ def test_key_findings_box_has_one_line_per_chapter(tmp_path):
     assert "{bdg-dark-line}`synthetic data`" in dti and "the analysis detects this 41%" in dti
     assert "50.0%" not in dti  # a synthetic chapter never shows an estimate
     assert "not yet analysed" in next(line for line in lines if "fmri-prediction" in line)
+
+
+def test_data_statement_says_what_each_imaging_chapter_ran_on(tmp_path):
+    """The footer's and title page's sentence comes from the run's results files: one phrase when both
+    imaging chapters ran on the same kind of data, one per chapter otherwise."""
+    import json
+
+    from analysis.claims import load_registry
+    from analysis.claims.scoreboard import data_statement
+
+    registry = load_registry()
+    assert data_statement(registry, tmp_path) == ("The imaging chapters run on synthetic cohorts; the literature "
+                                                  "chapters use published data.")
+    (tmp_path / "dti-neuroplasticity.json").write_text(json.dumps({"data": "demonstration"}))
+    assert data_statement(registry, tmp_path).startswith(
+        "The DTI chapter runs on a demonstration (real images, invented scores), the fMRI chapter on a synthetic cohort;")

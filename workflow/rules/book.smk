@@ -20,9 +20,10 @@ rule scoreboard:
     output:
         scoreboard=f"{SITE}/book/_generated/scoreboard.md",
         key_findings=f"{SITE}/book/_generated/key-findings.md",
+        data_statement=f"{SITE}/book/_generated/data-statement.txt",
     shell:
         f"python -m analysis scoreboard {{output.scoreboard}} --key-findings {{output.key_findings}}"
-        f" --results-dir {WORK}/results"
+        f" --data-statement {{output.data_statement}} --results-dir {WORK}/results"
 
 
 rule data_dictionary:
@@ -83,6 +84,7 @@ rule html:
         f"{WORK}/checks/staged.ok",
         EXECUTED,
         GENERATED,
+        f"{SITE}/book/_generated/data-statement.txt",  # the footer's sentence on what the chapters run on
     output:
         f"{SITE}/_build/html/index.html",
     message:
@@ -108,7 +110,8 @@ rule pdf:
         f"{WORK}/logs/pdf.log",
     shell:
         f"python -c 'from pathlib import Path; from analysis.build.workflow import write_pdf_config as write;"
-        f" write(Path(\"{SITE}/_config.yml\"), Path(\"{SITE}/_config_pdf.yml\"), Path(\"CITATION.cff\"))'"
+        f" write(Path(\"{SITE}/_config.yml\"), Path(\"{SITE}/_config_pdf.yml\"), Path(\"CITATION.cff\"),"
+        f" Path(\"{SITE}/book/_generated/data-statement.txt\"))'"
         f" && jupyter-book build {SITE} --builder pdflatex --config {SITE}/_config_pdf.yml --warningiserror"
         " --keep-going > {log} 2>&1"
         " || {{ tail -n 60 {log}; exit 1; }}"

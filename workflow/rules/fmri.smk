@@ -7,7 +7,7 @@ else:  # real derivatives: every participant the table needs must be on disk
     from analysis.preflight import fmri_participants
 
     FMRI_SUBJECTS = preflight(fmri_participants, FMRI_ROOT, FMRI["participants"], space=FMRI["space"],
-                              session=FMRI.get("session"))
+                              session=FMRI.get("session"), run=FMRI.get("run"))
 
 
 def fmri_inputs(participants):
@@ -22,7 +22,8 @@ FMRI_BATCHES = make_batches(FMRI_SUBJECTS, FMRI.get("batch_size", 1), lambda par
 
 def bold_files(participant):
     return {kind: str(path) for kind, path in bold_paths(FMRI_ROOT, participant, space=FMRI["space"],
-                                                                 session=FMRI.get("session")).items()}
+                                                                 session=FMRI.get("session"),
+                                                                 run=FMRI.get("run")).items()}
 
 
 if FMRI["mode"] == "synthetic":
