@@ -106,8 +106,8 @@ def build(out: Path, n_participants: int = 12, seed: int = 64) -> Path:
         "DatasetType": "derivative",
         "GeneratedBy": [{"Name": "scripts/worked_example.py", "Description": __doc__.strip().splitlines()[0]}],
         "SourceDatasets": [{"URL": "https://github.com/dipy/dipy (dipy/data/files/small_64D.nii)"}],
-        "Demonstration": "real diffusion images (dipy's small_64D, one brain, a different choice of 48 of its "
-                         "64 directions per session); invented clinical scores",
+        "Demonstration": "the diffusion images are real (one brain scan, a different choice of 48 of its 64 "
+                         "directions per session); the clinical scores are invented",
         "SimulationSeed": seed,
     }, indent=2) + "\n", encoding="utf-8")
     participants = invented_participants(n_participants, rng)

@@ -58,7 +58,7 @@ def test_the_example_is_real_images_on_one_grid(example):
     atlas = nib.load(example / "atlas" / "atlas-slabs_dseg.nii.gz")
     assert np.allclose(atlas.affine, original.affine) and set(np.unique(atlas.dataobj)) == set(range(8))
     description = json.loads((example / "derivatives/qsiprep/dataset_description.json").read_text())
-    assert "invented clinical scores" in description["Demonstration"] and not description.get("Synthetic")
+    assert "clinical scores are invented" in description["Demonstration"] and not description.get("Synthetic")
 
 
 def test_the_chapter_runs_on_the_example_as_a_demonstration(example, tmp_path):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["load_timeseries", "a_priori_edges", "motion_by_group", "confound_matrix", "clinical_features",
+__all__ = ["grid_sentence", "load_timeseries", "a_priori_edges", "motion_by_group", "confound_matrix", "clinical_features",
            "shortcut_timeseries", "operating_table", "operating_markdown", "summarize_operating_characteristics",
            "assess_claim", "verdict_markdown", "data_notice", "studies_markdown", "connectome_agreement",
            "SCENARIO_LABELS"]
@@ -49,6 +49,26 @@ def motion_by_group(qc: pd.DataFrame, participants: pd.DataFrame) -> dict:
     return {"mean_fd_responders": float(responders.mean()), "mean_fd_nonresponders": float(others.mean()),
             "t": float(test["T"].iloc[0]), "p": float(test["p_val"].iloc[0] if "p_val" in test else test["p-val"].iloc[0]),
             "scrubbed_fraction": float(1 - data["n_kept"].sum() / data["n_volumes"].sum())}
+
+
+def grid_sentence(qc: pd.DataFrame) -> str:
+    """How the BOLD images are stored (from the QC table): each orientation and voxel size, with
+    how many images have it when they differ.
+
+    >>> print(grid_sentence(pd.DataFrame({"orientation": ["LAS", "LAS"], "voxel_size_mm": ["6 x 6 x 6"] * 2})))
+    The 2 BOLD images are stored in LAS orientation with 6 x 6 x 6 mm voxels.
+    """
+    if not {"orientation", "voxel_size_mm"} <= set(qc.columns):
+        return ""
+
+    def values(column: str, unit: str = "") -> str:
+        counts = qc[column].astype(str).value_counts()
+        if len(counts) == 1:
+            return f"{counts.index[0]}{unit}"
+        return ", ".join(f"{value}{unit} ({count} images)" for value, count in counts.items())
+
+    return (f"The {len(qc)} BOLD images are stored in {values('orientation')} orientation with "
+            f"{values('voxel_size_mm', ' mm')} voxels.")
 
 
 def confound_matrix(qc: pd.DataFrame, participants: pd.DataFrame) -> np.ndarray:

@@ -100,8 +100,11 @@ def extract_roi_timeseries(bold, rois: pd.DataFrame, *, mask=None, radius: float
                                 t_r=t_r)
     series = masker.fit_transform(str(bold), confounds=confounds, sample_mask=sample_mask)
     fd = raw_confounds["framewise_displacement"].to_numpy(float)
+    from ..spatial import orientation, voxel_size
+
     qc = {"n_volumes": int(n_volumes), "n_kept": int(series.shape[0]), "mean_fd": float(np.nanmean(fd)),
-          "max_fd": float(np.nanmax(fd))}
+          "max_fd": float(np.nanmax(fd)), "orientation": orientation(image.affine),
+          "voxel_size_mm": voxel_size(image.affine)}
     return series, qc
 
 

@@ -8,6 +8,12 @@ else:  # real derivatives: every participant the table needs must be on disk
 
     FMRI_SUBJECTS = preflight(fmri_participants, FMRI_ROOT, FMRI["participants"], space=FMRI["space"],
                               session=FMRI.get("session"), run=FMRI.get("run"))
+    # what the analysis can detect is simulated at this run's own size and share of responders
+    _labels = [line.split("\t") for line in Path(FMRI["participants"]).read_text(encoding="utf-8").splitlines()]
+    _responder = _labels[0].index("responder")
+    config["simulations"]["fmri-prediction"].update(
+        n_participants=len(FMRI_SUBJECTS),
+        responder_fraction=sum(row[_responder] == "1" for row in _labels[1:]) / len(FMRI_SUBJECTS))
 
 
 def fmri_inputs(participants):
