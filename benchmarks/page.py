@@ -313,7 +313,8 @@ def _workarounds_section(comparison: dict) -> list[str]:
              ":::{list-table} Median seconds with every workaround, and without each one (change against with).",
              ":header-rows: 1", ":name: tab-bench-workarounds", "",
              "* - Version", *[f"  - {name} (s)" for name in names.values()], "  - Decision",
-             "* - With every workaround", *[f"  - {before['median_s'][key]:.2f}" for key in names], "  - -"]
+             "* - With every workaround", *[f"  - {before['median_s'][key]:.2f}" for key in names],
+             "  - (reference)"]
     for row in comparison["after"]:
         lines += [f"* - Without: {row['label']}",
                   *[f"  - {row['median_s'][key]:.2f} ({100 * row['change_vs_before'][key]:+.0f}%)" for key in names],
