@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["AFFINE_TOLERANCE", "grid_description", "orientation", "voxel_size", "space_mismatch"]
+__all__ = ["AFFINE_TOLERANCE", "grid_description", "orientation", "voxel_size", "space_mismatch", "storage_sentence"]
 
 #: how far two voxel-to-world matrices may differ and still be the same grid (mm, and unitless
 #: for the rotation and scaling terms): rounding in the files, never a shift or a flip
@@ -51,3 +51,23 @@ def space_mismatch(what: str, name: str, shape, affine, reference_name: str, ref
             f"matrices differ by up to {np.abs(np.asarray(affine) - np.asarray(reference_affine)).max():.3f}), so "
             f"its labels would fall on the wrong voxels.\n  {what} affine, {grid_description(affine)}\n  "
             f"{reference_name} affine, {grid_description(reference_affine)}\n{fix}")
+
+
+def storage_sentence(table, noun: str) -> str:
+    """How a set of images is stored, for a chapter's quality control, from a table with one row per
+    image and the columns ``orientation`` and ``voxel_size_mm`` (and ``grid``, when given): each
+    distinct value, with how many images have it when they differ.
+
+    >>> import pandas as pd
+    >>> print(storage_sentence(pd.DataFrame({"orientation": ["LAS", "RAS"], "voxel_size_mm": "2 x 2 x 2"}), "BOLD images"))
+    The 2 BOLD images are stored in LAS (1 images), RAS (1 images) orientation with 2 x 2 x 2 mm voxels.
+    """
+    def values(column: str, unit: str = "") -> str:
+        counts = table[column].astype(str).value_counts()
+        if len(counts) == 1:
+            return f"{counts.index[0]}{unit}"
+        return ", ".join(f"{value}{unit} ({count} images)" for value, count in counts.items())
+
+    grid = f" on a {values('grid')} grid" if "grid" in table.columns else ""
+    return (f"The {len(table)} {noun} are stored in {values('orientation')} orientation with "
+            f"{values('voxel_size_mm', ' mm')} voxels{grid}.")

@@ -38,7 +38,6 @@ SESSION = "b0"
 
 def design() -> dict:
     """The fMRI chapter's real design on ds005917 (participants, responder labels)."""
-    sys.path.insert(0, str(ROOT))
     from analysis.claims.studies import real_design
 
     return real_design(str(DATASET))

@@ -42,16 +42,9 @@ def inventory_markdown(inventory: pd.DataFrame) -> str:
     >>> print(inventory_markdown(table))
     The 2 diffusion images analysed are stored in LAS orientation with 2 x 2 x 2 mm voxels on a 10 x 10 x 10 grid. Found on disk but not used: sub-99 (session pre; not in the participants table).
     """
-    used = inventory[inventory["used"] == "yes"]
+    from ..spatial import storage_sentence
 
-    def values(column: str, unit: str = "") -> str:
-        counts = used[column].value_counts()
-        if len(counts) == 1:
-            return f"{counts.index[0]}{unit}"
-        return ", ".join(f"{value}{unit} ({count} images)" for value, count in counts.items())
-
-    text = (f"The {len(used)} diffusion images analysed are stored in {values('orientation')} orientation with "
-            f"{values('voxel_size_mm', ' mm')} voxels on a {values('grid')} grid.")
+    text = storage_sentence(inventory[inventory["used"] == "yes"], "diffusion images analysed")
     unused = inventory[inventory["used"] != "yes"]
     if unused.empty:
         return text + " No other diffusion images were found on disk."

@@ -60,15 +60,9 @@ def grid_sentence(qc: pd.DataFrame) -> str:
     """
     if not {"orientation", "voxel_size_mm"} <= set(qc.columns):
         return ""
+    from ..spatial import storage_sentence
 
-    def values(column: str, unit: str = "") -> str:
-        counts = qc[column].astype(str).value_counts()
-        if len(counts) == 1:
-            return f"{counts.index[0]}{unit}"
-        return ", ".join(f"{value}{unit} ({count} images)" for value, count in counts.items())
-
-    return (f"The {len(qc)} BOLD images are stored in {values('orientation')} orientation with "
-            f"{values('voxel_size_mm', ' mm')} voxels.")
+    return storage_sentence(qc[["orientation", "voxel_size_mm"]], "BOLD images")
 
 
 def confound_matrix(qc: pd.DataFrame, participants: pd.DataFrame) -> np.ndarray:
